@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Measures the design's re-grade budgets on this machine, in one run:
+#   edit   - `cargo grade 01-bind` after a one-line edit, against the bare
+#            equivalent of `cargo test` of the same suite (build the
+#            exercise and the suite with cargo, run the suite binary);
+#            budget: ratio <= 1.25
+#   noedit - `cargo grade 01-bind` with nothing changed; budget: < 1 s
+# It works in a throwaway clone (your exercises are never touched) with a
+# target directory kept under target/bench so later runs start warm.
+#
+# usage: bench/regrade.sh [ROUNDS]   (default 5)
+set -euo pipefail
+ROUNDS="${1:-5}"
+REPO="$(cd "$(dirname "$0")/.." && pwd)"
+WORK="$(mktemp -d /tmp/grade-bench.XXXXXX)"
+trap 'rm -rf "$WORK"' EXIT
+export CARGO_TARGET_DIR="$REPO/target/bench"
+export NO_COLOR=1
+
+git clone -q "$REPO" "$WORK/kit"
+cd "$WORK/kit"
+# Grade a complete submission so every check runs.
+rm -rf exercises/01-bind/src && cp -r solutions/01-bind/src exercises/01-bind/src
+MAIN=exercises/01-bind/src/main.rs
+
+now() { date +%s.%N; }
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+echo "warming up (the first build compiles the dependencies)..."
+cargo build -q -p bind -p bind-suite -p grader
+cargo grade 01-bind >/dev/null
+"$CARGO_TARGET_DIR/debug/bind-suite" >/dev/null
+
+: >"$WORK/bare"; : >"$WORK/grade"; : >"$WORK/noedit"
+for i in $(seq 1 "$ROUNDS"); do
+    echo "// bench edit bare $i" >>"$MAIN"
+    t0=$(now)
+    cargo build -q -p bind -p bind-suite
+    "$CARGO_TARGET_DIR/debug/bind-suite" >/dev/null
+    t1=$(now)
+    echo "$t1 - $t0" | bc >>"$WORK/bare"
+
+    echo "// bench edit grade $i" >>"$MAIN"
+    t0=$(now)
+    cargo grade 01-bind >/dev/null
+    t1=$(now)
+    echo "$t1 - $t0" | bc >>"$WORK/grade"
+
+    t0=$(now)
+    cargo grade 01-bind >/dev/null
+    t1=$(now)
+    echo "$t1 - $t0" | bc >>"$WORK/noedit"
+done
+
+bare=$(median <"$WORK/bare"); grade=$(median <"$WORK/grade"); noedit=$(median <"$WORK/noedit")
+ratio=$(echo "scale=3; $grade / $bare" | bc)
+printf 'rounds: %s (medians)\n' "$ROUNDS"
+printf 'bare build + suite after an edit:  %.3f s\n' "$bare"
+printf 'cargo grade after an edit:         %.3f s\n' "$grade"
+printf 'ratio grade / bare:                %.3f  (budget 1.25)\n' "$ratio"
+printf 'cargo grade with no edit:          %.3f s  (budget 1.0 s)\n' "$noedit"
+ok=1
+(( $(echo "$ratio <= 1.25" | bc) )) || { echo "OVER BUDGET: ratio"; ok=0; }
+(( $(echo "$noedit < 1.0" | bc) )) || { echo "OVER BUDGET: no-edit re-grade"; ok=0; }
+[ "$ok" = 1 ] && echo "within budget"

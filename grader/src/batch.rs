@@ -1,0 +1,113 @@
+//! `cargo grade batch`: many submissions, one after another, in the same
+//! staging workspace and target directory, so the dependencies compile once
+//! for the whole class. A submission that cannot be graded is an `error`
+//! row in the gradebook, never the end of the batch.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::catalog::{Exercise, Kit};
+use crate::grade::{self, GradeOptions};
+use crate::report;
+use crate::result::{CheckState, Grade, Status};
+use crate::stage::Source;
+
+pub fn run(kit: &Kit, submissions: &[PathBuf], names: &[String], out: &Path, seed: u64, check_timeout: Option<u64>) -> Result<u8> {
+    let exercises: Vec<&Exercise> = if names.is_empty() {
+        kit.exercises.iter().collect()
+    } else {
+        names.iter().map(|n| kit.resolve(n).map_err(anyhow::Error::msg)).collect::<Result<_>>()?
+    };
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut csv = String::from("submission,exercise,score,max,status\n");
+    let mut used = BTreeSet::new();
+    let mut worst = 0;
+    for (i, sub) in submissions.iter().enumerate() {
+        let name = unique_name(sub, &mut used);
+        eprintln!("[{}/{}] {name}", i + 1, submissions.len());
+        let mut grades = Vec::new();
+        for ex in &exercises {
+            let g = if sub.join("exercises").is_dir() {
+                let opts = GradeOptions { seed, color: false, bless: None, check_timeout, progress: &mut |_| {} };
+                grade::grade(kit, ex, &Source::Submission(sub.clone()), opts)
+                    .unwrap_or_else(|e| error_grade(ex, sub, seed, &format!("{e:#}")))
+            } else {
+                error_grade(ex, sub, seed, &format!("{} is not a checkout of the kit (it has no exercises/ folder)", sub.display()))
+            };
+            let _ = writeln!(csv, "{},{},{},{},{}", field(&name), field(&g.exercise), g.score, g.max_score, word(g.status));
+            eprintln!("    {:<10} {}/{} {}", g.exercise, g.score, g.max_score, word(g.status));
+            worst = worst.max(g.status.exit_code());
+            grades.push(g);
+        }
+        let json = serde_json::to_string_pretty(&report::json::render_many(&grades))?;
+        std::fs::write(out.join(format!("{name}.json")), json + "\n")?;
+    }
+    let book = out.join("gradebook.csv");
+    std::fs::write(&book, csv).with_context(|| format!("cannot write {}", book.display()))?;
+    eprintln!("wrote {} and one JSON report per submission in {}", book.display(), out.display());
+    Ok(worst.min(1))
+}
+
+/// The report of a submission that could not be graded at all.
+fn error_grade(ex: &Exercise, sub: &Path, seed: u64, why: &str) -> Grade {
+    let check = crate::result::CheckResult {
+        id: grade::COMPILE.into(),
+        stage: grade::BUILD_STAGE.into(),
+        title: "the code compiles".into(),
+        state: CheckState::Error,
+        points: 0,
+        max_points: 0,
+        outcome: grade_protocol::Outcome { message: why.to_string(), ..Default::default() },
+    };
+    Grade {
+        exercise: ex.id.clone(),
+        title: ex.meta.title.clone(),
+        chapter: ex.chapter_path(),
+        subject: sub.display().to_string(),
+        seed,
+        status: Status::Error,
+        score: 0,
+        max_score: ex.max_score(),
+        duration_ms: 0,
+        stages: Vec::new(),
+        checks: vec![check],
+        suite: None,
+    }
+}
+
+fn unique_name(sub: &Path, used: &mut BTreeSet<String>) -> String {
+    let base: String = sub
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "submission".into())
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
+        .collect();
+    let mut name = base.clone();
+    let mut n = 2;
+    while !used.insert(name.clone()) {
+        name = format!("{base}-{n}");
+        n += 1;
+    }
+    name
+}
+
+fn word(s: Status) -> &'static str {
+    match s {
+        Status::Pass => "pass",
+        Status::Fail => "fail",
+        Status::Error => "error",
+    }
+}
+
+/// RFC 4180 quoting.
+fn field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}

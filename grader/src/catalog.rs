@@ -1,0 +1,287 @@
+//! The curriculum as data: exercises found in the workspace (`cargo metadata`)
+//! and described by their `exercise.toml` and `variants.toml` files.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+use crate::message;
+
+/// The kit: where it is and what it teaches.
+#[derive(Debug)]
+pub struct Kit {
+    pub root: PathBuf,
+    pub target_dir: PathBuf,
+    pub exercises: Vec<Exercise>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Exercise {
+    /// The directory name, e.g. `01-bind`: the exercise's identity.
+    pub id: String,
+    /// The Cargo package of the stub, e.g. `bind`.
+    pub package: String,
+    pub dir: PathBuf,
+    pub solution_dir: PathBuf,
+    pub suite_dir: PathBuf,
+    pub suite_package: String,
+    pub meta: Meta,
+    pub variants: Vec<Variant>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Meta {
+    pub title: String,
+    /// Chapter of the book, relative to `docs/src`.
+    pub chapter: String,
+    pub kind: Kind,
+    /// For server exercises: the binary the suite starts.
+    #[serde(default)]
+    pub subject_bin: Option<String>,
+    /// Time limit of one check, in seconds.
+    #[serde(default = "default_check_timeout")]
+    pub check_timeout: u64,
+    /// Time limit of the whole suite run, in seconds.
+    #[serde(default = "default_run_timeout")]
+    pub run_timeout: u64,
+    #[serde(rename = "stage")]
+    pub stages: Vec<Stage>,
+    #[serde(rename = "check")]
+    pub checks: Vec<CheckMeta>,
+    #[serde(default, rename = "hint")]
+    pub hints: Vec<Hint>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A binary graded black-box over TCP.
+    Server,
+    /// A library graded in-process through its public API.
+    Library,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stage {
+    pub id: String,
+    pub title: String,
+    /// When this stage fails, later stages are not run (they could only
+    /// fail for the same reason).
+    #[serde(default)]
+    pub gate: bool,
+    /// What to do when this stage fails.
+    #[serde(default)]
+    pub advice: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckMeta {
+    pub id: String,
+    pub stage: String,
+    pub title: String,
+    #[serde(default = "one")]
+    pub points: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hint {
+    pub stage: String,
+    pub text: String,
+}
+
+/// A known-wrong variant: the reference with a common mistake edited in.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Variant {
+    pub name: String,
+    pub about: String,
+    pub caught_by: Vec<String>,
+    #[serde(rename = "edit")]
+    pub edits: Vec<Edit>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Edit {
+    pub file: String,
+    pub find: String,
+    pub replace: String,
+}
+
+#[derive(Deserialize)]
+struct VariantsFile {
+    #[serde(default, rename = "variant")]
+    variants: Vec<Variant>,
+}
+
+fn default_check_timeout() -> u64 {
+    10
+}
+fn default_run_timeout() -> u64 {
+    180
+}
+fn one() -> u32 {
+    1
+}
+
+impl Kit {
+    /// Find the kit from the current directory.
+    pub fn discover() -> Result<Kit> {
+        let metadata = cargo_metadata::MetadataCommand::new()
+            .no_deps()
+            .exec()
+            .map_err(|e| anyhow::anyhow!(message::not_in_kit(&e.to_string())))?;
+        let root = metadata.workspace_root.clone().into_std_path_buf();
+        let target_dir = metadata.target_directory.clone().into_std_path_buf();
+        let packages: Vec<(String, PathBuf)> = metadata
+            .workspace_packages()
+            .iter()
+            .map(|p| (p.name.to_string(), p.manifest_path.parent().map(|d| d.as_std_path().to_path_buf()).unwrap_or_default()))
+            .collect();
+        let package_at = |dir: &Path| packages.iter().find(|(_, d)| d == dir).map(|(n, _)| n.clone());
+
+        let mut exercises = Vec::new();
+        for (package, dir) in &packages {
+            if dir.parent() != Some(&root.join("exercises")) {
+                continue;
+            }
+            let id = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let suite_dir = root.join("grader/suites").join(&id);
+            let solution_dir = root.join("solutions").join(&id);
+            let meta_path = suite_dir.join("exercise.toml");
+            let text = std::fs::read_to_string(&meta_path)
+                .with_context(|| message::missing_metadata(&id, &meta_path))?;
+            let meta: Meta = toml::from_str(&text).map_err(|e| anyhow::anyhow!(message::bad_toml(&meta_path, &e)))?;
+            let variants_path = suite_dir.join("variants.toml");
+            let variants = match std::fs::read_to_string(&variants_path) {
+                Ok(text) => {
+                    toml::from_str::<VariantsFile>(&text)
+                        .map_err(|e| anyhow::anyhow!(message::bad_toml(&variants_path, &e)))?
+                        .variants
+                }
+                Err(_) => Vec::new(),
+            };
+            let suite_package = package_at(&suite_dir)
+                .ok_or_else(|| anyhow::anyhow!("exercise {id} has no suite crate in {}", suite_dir.display()))?;
+            let ex = Exercise { id, package: package.clone(), dir: dir.clone(), solution_dir, suite_dir, suite_package, meta, variants };
+            ex.validate()?;
+            exercises.push(ex);
+        }
+        exercises.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(Kit { root, target_dir, exercises })
+    }
+
+    /// Resolve what a user typed: `01-bind`, `01`, `1`, `bind`.
+    pub fn resolve(&self, name: &str) -> Result<&Exercise, String> {
+        let wanted = name.trim().trim_end_matches('/');
+        let wanted = wanted.rsplit('/').next().unwrap_or(wanted);
+        let found = self.exercises.iter().find(|e| {
+            let (num, topic) = e.id.split_once('-').unwrap_or((&e.id, ""));
+            e.id == wanted
+                || num == wanted
+                || (wanted.parse::<u32>().ok().is_some_and(|n| num.parse::<u32>().ok() == Some(n)))
+                || topic == wanted
+                || e.package == wanted
+        });
+        found.ok_or_else(|| {
+            let candidates: Vec<&str> = self.exercises.iter().map(|e| e.id.as_str()).collect();
+            let best = candidates
+                .iter()
+                .flat_map(|c| {
+                    let topic = c.split_once('-').map(|(_, t)| t).unwrap_or(c);
+                    [(strsim::jaro_winkler(wanted, c), *c), (strsim::jaro_winkler(wanted, topic), *c)]
+                })
+                .max_by(|a, b| a.0.total_cmp(&b.0))
+                .map(|(_, c)| c);
+            message::unknown_exercise(name, best, &candidates)
+        })
+    }
+}
+
+impl Exercise {
+    fn validate(&self) -> Result<()> {
+        let m = &self.meta;
+        let problem = |what: String| anyhow::anyhow!("{}: {what}", self.suite_dir.join("exercise.toml").display());
+        if m.kind == Kind::Server && m.subject_bin.is_none() {
+            return Err(problem("a server exercise needs `subject_bin`".into()));
+        }
+        for c in &m.checks {
+            if !m.stages.iter().any(|s| s.id == c.stage) {
+                return Err(problem(format!("check `{}` names stage `{}`, which is not declared", c.id, c.stage)));
+            }
+            if m.checks.iter().filter(|o| o.id == c.id).count() > 1 {
+                return Err(problem(format!("check `{}` is declared twice", c.id)));
+            }
+        }
+        for v in &self.variants {
+            for id in &v.caught_by {
+                if !m.checks.iter().any(|c| &c.id == id) {
+                    return Err(problem(format!("variant `{}` names check `{id}`, which is not declared", v.name)));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn max_score(&self) -> u32 {
+        self.meta.checks.iter().map(|c| c.points).sum()
+    }
+
+    /// The chapter as a path from the kit root.
+    pub fn chapter_path(&self) -> String {
+        format!("docs/src/{}", self.meta.chapter)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kit(ids: &[&str]) -> Kit {
+        let meta: Meta = toml::from_str("title = \"t\"\nchapter = \"c.md\"\nkind = \"library\"\nstage = []\ncheck = []\n").unwrap();
+        Kit {
+            root: "/kit".into(),
+            target_dir: "/kit/target".into(),
+            exercises: ids
+                .iter()
+                .map(|id| Exercise {
+                    id: id.to_string(),
+                    package: id.split_once('-').unwrap().1.to_string(),
+                    dir: format!("/kit/exercises/{id}").into(),
+                    solution_dir: format!("/kit/solutions/{id}").into(),
+                    suite_dir: format!("/kit/grader/suites/{id}").into(),
+                    suite_package: "s".into(),
+                    meta: meta.clone(),
+                    variants: Vec::new(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn resolves_every_short_form() {
+        let k = kit(&["01-bind", "02-proxy", "03-pool", "10-cache"]);
+        for (typed, id) in [("03-pool", "03-pool"), ("03", "03-pool"), ("3", "03-pool"), ("pool", "03-pool"), ("10", "10-cache"), ("exercises/02-proxy/", "02-proxy")] {
+            assert_eq!(k.resolve(typed).map(|e| e.id.as_str()), Ok(id), "{typed}");
+        }
+    }
+
+    #[test]
+    fn a_typo_gets_the_nearest_name() {
+        let k = kit(&["01-bind", "02-proxy", "03-pool"]);
+        let err = k.resolve("prxy").unwrap_err();
+        assert!(err.contains("did you mean `02-proxy`?"), "{err}");
+        assert!(err.contains("exercises: 01-bind, 02-proxy, 03-pool"), "{err}");
+    }
+
+    #[test]
+    fn numbers_that_match_nothing_are_not_guessed() {
+        let k = kit(&["01-bind"]);
+        assert!(k.resolve("7").is_err());
+    }
+}

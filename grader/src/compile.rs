@@ -1,0 +1,174 @@
+//! Building a staged subject and its suite with cargo, and turning compiler
+//! errors into something a student can act on.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{anyhow, Result};
+use cargo_metadata::{Message, TargetKind};
+
+use crate::catalog::{Exercise, Kind, Kit};
+use crate::message;
+use crate::stage::{Staged, SUBJECT};
+
+/// Show at most this many compiler errors: the first ones are the real ones.
+const SHOWN_ERRORS: usize = 3;
+
+pub struct Built {
+    /// The suite binary to run.
+    pub suite: PathBuf,
+    /// The subject's binary, for server exercises.
+    pub subject: Option<PathBuf>,
+}
+
+pub enum Outcome {
+    Built(Built),
+    /// The student's code does not compile: a failed `compile` check.
+    StudentError { summary: String, diagnostics: String },
+    /// The kit itself does not build: the grade is an error.
+    KitError { summary: String, diagnostics: String },
+}
+
+pub struct Options<'a> {
+    pub color: bool,
+    /// How to show the subject's `src/` in compiler messages.
+    pub shown_as: &'a Path,
+    /// Called with each crate cargo starts compiling, for a progress line.
+    pub progress: &'a mut dyn FnMut(&str),
+}
+
+pub fn build(kit: &Kit, ex: &Exercise, staged: &Staged, opts: Options<'_>) -> Result<Outcome> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let format = if opts.color { "json-diagnostic-rendered-ansi" } else { "json" };
+    let mut child = Command::new(cargo)
+        .current_dir(&staged.ws)
+        .args(["build", "--workspace", "--bins", "--message-format"])
+        .arg(format)
+        .arg("--target-dir")
+        .arg(&kit.target_dir)
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET_DIR")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| anyhow!(message::cargo_failed_to_start(&e)))?;
+
+    // Cargo's own status lines ("Compiling tokio v1...") feed the progress line.
+    let stderr = child.stderr.take().expect("piped");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let pump = std::thread::spawn(move || {
+        let mut all = String::new();
+        let mut reader = BufReader::new(stderr);
+        let mut line = String::new();
+        while reader.read_line(&mut line).unwrap_or(0) > 0 {
+            if let Some(rest) = line.trim_start().strip_prefix("Compiling ") {
+                let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_string());
+            }
+            all.push_str(&line);
+            line.clear();
+        }
+        all
+    });
+
+    let mut suite = None;
+    let mut subject = None;
+    let mut student_errors = Vec::new();
+    let mut kit_errors = Vec::new();
+    let mut success = false;
+    let stdout = BufReader::new(child.stdout.take().expect("piped"));
+    for message in Message::parse_stream(stdout) {
+        while let Ok(krate) = rx.try_recv() {
+            (opts.progress)(&krate);
+        }
+        match message? {
+            Message::CompilerArtifact(a) => {
+                let is_bin = a.target.kind.iter().any(|k| *k == TargetKind::Bin);
+                if !is_bin {
+                    continue;
+                }
+                if a.target.name == crate::stage::suite_bin_name(ex) {
+                    suite = a.executable.map(|p| p.into_std_path_buf());
+                } else if a.target.name == crate::stage::subject_bin_name(ex) {
+                    subject = a.executable.map(|p| p.into_std_path_buf());
+                }
+            }
+            Message::CompilerMessage(m) => {
+                let is_error = matches!(
+                    m.message.level,
+                    cargo_metadata::diagnostic::DiagnosticLevel::Error | cargo_metadata::diagnostic::DiagnosticLevel::Ice
+                );
+                if !is_error {
+                    continue;
+                }
+                let rendered = m.message.rendered.clone().unwrap_or_else(|| m.message.message.clone());
+                let from_subject = m.target.src_path.as_std_path().starts_with(staged.ws.join(SUBJECT));
+                if from_subject || (ex.meta.kind == Kind::Library && is_api_mismatch(&m.message.message)) {
+                    student_errors.push((from_subject, rendered));
+                } else {
+                    kit_errors.push(rendered);
+                }
+            }
+            Message::BuildFinished(f) => success = f.success,
+            _ => {}
+        }
+    }
+    let status = child.wait()?;
+    let cargo_stderr = pump.join().unwrap_or_default();
+    success &= status.success();
+
+    let shown = |errors: &[String]| -> String {
+        errors
+            .iter()
+            .filter(|e| !e.starts_with("aborting due to"))
+            .take(SHOWN_ERRORS)
+            .map(|e| rewrite_paths(e, opts.shown_as))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    if success {
+        let suite = suite.ok_or_else(|| anyhow!("cargo built the suite of {} but reported no binary for it", ex.id))?;
+        if ex.meta.kind == Kind::Server && subject.is_none() {
+            return Ok(Outcome::StudentError {
+                summary: format!(
+                    "the exercise builds no binary named `{}`; keep the stub's src/main.rs",
+                    ex.meta.subject_bin.as_deref().unwrap_or("?")
+                ),
+                diagnostics: String::new(),
+            });
+        }
+        return Ok(Outcome::Built(Built { suite, subject }));
+    }
+    let real: Vec<&(bool, String)> = student_errors.iter().filter(|(s, _)| *s).collect();
+    if !real.is_empty() {
+        let errors: Vec<String> = real.iter().map(|(_, e)| e.clone()).filter(|e| !e.starts_with("aborting")).collect();
+        let count = errors.iter().filter(|e| !e.contains("could not compile")).count();
+        return Ok(Outcome::StudentError { summary: message::compile_failed(count), diagnostics: shown(&errors) });
+    }
+    if !student_errors.is_empty() {
+        let errors: Vec<String> = student_errors.into_iter().map(|(_, e)| e).collect();
+        return Ok(Outcome::StudentError { summary: message::suite_broken_against(&ex.id), diagnostics: shown(&errors) });
+    }
+    let diagnostics = if kit_errors.is_empty() { tail(&cargo_stderr, 40) } else { shown(&kit_errors) };
+    Ok(Outcome::KitError { summary: message::kit_failed_to_build(&format!("suite for {}", ex.id)), diagnostics })
+}
+
+/// Errors in the suite that mean the subject's public API is not the stub's.
+fn is_api_mismatch(msg: &str) -> bool {
+    ["cannot find", "unresolved import", "no method named", "no function or associated item", "mismatched types", "arguments to this", "expected"]
+        .iter()
+        .any(|p| msg.contains(p))
+}
+
+/// Compiler messages name staged paths (`subject/src/main.rs`); show the
+/// student's own (`exercises/01-bind/src/main.rs`) so they can click them.
+fn rewrite_paths(rendered: &str, shown_as: &Path) -> String {
+    let shown = shown_as.to_string_lossy();
+    rendered.replace(&format!("{SUBJECT}/src/"), &format!("{}/", shown.trim_end_matches('/')))
+}
+
+fn tail(s: &str, lines: usize) -> String {
+    let all: Vec<&str> = s.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}

@@ -1,0 +1,77 @@
+//! Every sentence the grader says about a problem, one function per
+//! situation, so the wording stays consistent and easy to review.
+
+use std::path::Path;
+
+pub fn not_in_kit(detail: &str) -> String {
+    format!(
+        "could not read the kit's Cargo workspace ({}).\n  Run `cargo grade` from inside the kit's folder (the one with the top-level Cargo.toml).",
+        detail.lines().next().unwrap_or(detail).trim()
+    )
+}
+
+pub fn missing_metadata(id: &str, path: &Path) -> String {
+    format!("exercise {id} has no metadata file {}; every exercise needs one (see docs/src/instructors.md)", path.display())
+}
+
+pub fn bad_toml(path: &Path, e: &toml::de::Error) -> String {
+    format!("{} is not valid: {e}", path.display())
+}
+
+pub fn unknown_exercise(name: &str, best: Option<&str>, all: &[&str]) -> String {
+    let mut s = format!("there is no exercise `{name}`.");
+    if let Some(b) = best {
+        s.push_str(&format!("\n  did you mean `{b}`?  cargo grade {b}"));
+    }
+    s.push_str(&format!("\n  exercises: {}", all.join(", ")));
+    s
+}
+
+pub fn cargo_failed_to_start(e: &std::io::Error) -> String {
+    format!("could not run cargo to build the exercise: {e}.\n  Is cargo on your PATH?")
+}
+
+pub fn compile_failed(errors: usize) -> String {
+    match errors {
+        0 => "your code does not compile".to_string(),
+        1 => "your code does not compile: 1 error".to_string(),
+        n => format!("your code does not compile: {n} errors (the first ones are shown)"),
+    }
+}
+
+pub fn suite_broken_against(ex: &str) -> String {
+    format!(
+        "the hidden suite of {ex} could not be compiled against your crate: did you change or remove a public item the stub declares? Keep the stub's public signatures."
+    )
+}
+
+pub fn kit_failed_to_build(what: &str) -> String {
+    format!("the kit's own {what} failed to build; this is a problem with the kit, not your code (details below). Please report it.")
+}
+
+pub fn missing_report(check: &str) -> String {
+    format!("the suite never reported on `{check}`; a check that does not report is never counted as a pass")
+}
+
+pub fn check_timed_out(secs: u64) -> String {
+    format!("no verdict within {secs} s: something hangs (a handler that never answers, an endless loop, a lock never released)")
+}
+
+pub fn suite_died_during(code: Option<i32>) -> String {
+    match code {
+        Some(c) => format!("the process running this check exited (code {c}) before the check finished: code under test must not exit the process"),
+        None => "the process running this check was killed by a signal before the check finished (a crash or an abort)".to_string(),
+    }
+}
+
+pub fn run_out_of_time(secs: u64) -> String {
+    format!("not run: the whole grade exceeded its time limit of {secs} s")
+}
+
+pub fn gated(stage: &str) -> String {
+    format!("not run: stage `{stage}` must pass first")
+}
+
+pub fn protocol_version(found: u32, expected: u32) -> String {
+    format!("the suite speaks result protocol v{found}, the grader v{expected}: rebuild the kit (`cargo build`)")
+}

@@ -1,0 +1,75 @@
+//! What the student has achieved, remembered between runs in
+//! `.grade/progress.json`, keyed by exercise id so adding or reordering
+//! exercises never confuses it. Written atomically (temp file + rename).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::result::{Grade, Status};
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Progress {
+    pub version: u32,
+    pub exercises: BTreeMap<String, Entry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Entry {
+    pub status: Status,
+    pub score: u32,
+    pub max_score: u32,
+    /// The first stage that did not pass, when failing.
+    pub stage: Option<String>,
+    /// Seconds since the Unix epoch.
+    pub graded_at: u64,
+}
+
+pub fn path(root: &Path) -> PathBuf {
+    root.join(".grade").join("progress.json")
+}
+
+impl Progress {
+    /// Load, or start afresh when missing or unreadable (it is a cache of
+    /// verdicts, never the student's work).
+    pub fn load(root: &Path) -> Progress {
+        std::fs::read(path(root)).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+    }
+
+    pub fn record(&mut self, g: &Grade) {
+        let graded_at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        self.exercises.insert(
+            g.exercise.clone(),
+            Entry {
+                status: g.status,
+                score: g.score,
+                max_score: g.max_score,
+                stage: g.first_failing_stage().map(|s| s.id.clone()),
+                graded_at,
+            },
+        );
+    }
+
+    pub fn save(&mut self, root: &Path) -> Result<()> {
+        self.version = 1;
+        let file = path(root);
+        let dir = file.parent().expect("has a parent");
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let tmp = dir.join(format!(".progress.{}.tmp", std::process::id()));
+        std::fs::write(&tmp, serde_json::to_vec_pretty(self)?)?;
+        std::fs::rename(&tmp, &file).with_context(|| format!("cannot write {}", file.display()))?;
+        Ok(())
+    }
+}
+
+impl<'de> Deserialize<'de> for Status {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match String::deserialize(d)?.as_str() {
+            "pass" => Ok(Status::Pass),
+            "fail" => Ok(Status::Fail),
+            _ => Ok(Status::Error),
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! What a grade found, as data. Reporters render it; nothing here prints.
+
+use grade_protocol::Outcome;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckState {
+    Pass,
+    Fail,
+    /// Could not be graded (the kit or the machine, not the student).
+    Error,
+    /// Not run because an earlier stage failed. Never counts as a pass.
+    Skipped,
+}
+
+/// One check's result as the runner saw it.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    pub id: String,
+    pub state: CheckState,
+    pub outcome: Outcome,
+}
+
+impl Verdict {
+    pub fn new(id: &str, state: CheckState, message: String) -> Verdict {
+        Verdict { id: id.to_string(), state, outcome: Outcome { message, ..Outcome::default() } }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pass,
+    Fail,
+    Error,
+}
+
+impl Status {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Status::Pass => 0,
+            Status::Fail => 1,
+            Status::Error => 2,
+        }
+    }
+}
+
+/// The whole grade of one exercise.
+#[derive(Debug, Clone)]
+pub struct Grade {
+    pub exercise: String,
+    pub title: String,
+    pub chapter: String,
+    pub subject: String,
+    pub seed: u64,
+    pub status: Status,
+    pub score: u32,
+    pub max_score: u32,
+    pub duration_ms: u64,
+    pub stages: Vec<StageResult>,
+    pub checks: Vec<CheckResult>,
+    /// The suite binary that ran, when it was built (for `--list`).
+    pub suite: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StageResult {
+    pub id: String,
+    pub title: String,
+    pub advice: String,
+    pub state: CheckState,
+}
+
+#[derive(Debug, Clone)]
+pub struct CheckResult {
+    pub id: String,
+    pub stage: String,
+    pub title: String,
+    pub state: CheckState,
+    pub points: u32,
+    pub max_points: u32,
+    pub outcome: Outcome,
+}
+
+impl Grade {
+    /// The first stage that did not pass, if any.
+    pub fn first_failing_stage(&self) -> Option<&StageResult> {
+        self.stages.iter().find(|s| s.state != CheckState::Pass)
+    }
+
+    /// The first check that did not pass and was run.
+    pub fn first_failure(&self) -> Option<&CheckResult> {
+        self.checks.iter().find(|c| matches!(c.state, CheckState::Fail | CheckState::Error))
+    }
+
+    pub fn passed(&self) -> usize {
+        self.checks.iter().filter(|c| c.state == CheckState::Pass).count()
+    }
+}

@@ -1,0 +1,358 @@
+//! Running a hidden suite: in its own process group, stage by stage, with a
+//! watchdog per check and per run. Results come only from the structured
+//! channel; a check that does not report is an error, never a pass.
+
+use std::collections::BTreeSet;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use grade_protocol::{env, Event, Outcome, Status, VERSION};
+
+use crate::catalog::Exercise;
+use crate::message;
+use crate::result::{CheckState, Verdict};
+
+/// Extra time past a check's limit before the watchdog acts: the suite's own
+/// timeout answers first with a better message.
+const GRACE: Duration = Duration::from_secs(2);
+const POLL: Duration = Duration::from_millis(5);
+const SUITE_OUTPUT_CAP: usize = 64 * 1024;
+
+pub struct RunOptions<'a> {
+    pub suite: &'a Path,
+    pub subject: Option<&'a Path>,
+    pub seed: u64,
+    /// The kit's exercise folder and snapshots (trusted copies).
+    pub exercise_dir: &'a Path,
+    pub snapshots: &'a Path,
+    /// Record snapshots here instead of comparing.
+    pub bless: Option<&'a Path>,
+    /// Overrides the exercise's per-check limit (seconds).
+    pub check_timeout: Option<u64>,
+}
+
+/// Run every declared check, honouring stage gates; one verdict per check.
+pub fn run(ex: &Exercise, opts: &RunOptions<'_>) -> Result<Vec<Verdict>> {
+    let started = Instant::now();
+    let run_limit = Duration::from_secs(ex.meta.run_timeout);
+    let check_limit = Duration::from_secs(opts.check_timeout.unwrap_or(ex.meta.check_timeout));
+    let scratch = tempdir()?;
+    let mut verdicts: Vec<Verdict> = Vec::new();
+    let mut blocked_by: Option<String> = None;
+
+    for stage in &ex.meta.stages {
+        let ids: Vec<String> = ex.meta.checks.iter().filter(|c| c.stage == stage.id).map(|c| c.id.clone()).collect();
+        if let Some(gate) = &blocked_by {
+            verdicts.extend(ids.iter().map(|id| Verdict::new(id, CheckState::Skipped, message::gated(gate))));
+            continue;
+        }
+        let mut pending = ids.clone();
+        let mut attempts = 0;
+        while !pending.is_empty() {
+            attempts += 1;
+            if started.elapsed() >= run_limit || attempts > ids.len() + 1 {
+                verdicts.extend(
+                    pending.drain(..).map(|id| Verdict::new(&id, CheckState::Error, message::run_out_of_time(ex.meta.run_timeout))),
+                );
+                break;
+            }
+            let results = scratch.join(format!("results-{}-{attempts}.jsonl", stage.id));
+            let round = Round::start(opts, &pending, &results, check_limit)?;
+            let remaining = run_limit.saturating_sub(started.elapsed());
+            let finished = round.watch(check_limit, remaining)?;
+            for v in finished {
+                pending.retain(|p| p != &v.id);
+                verdicts.push(v);
+            }
+            // Anything still pending was never started by that round; the
+            // loop starts a fresh suite process for it.
+        }
+        let failed = verdicts.iter().any(|v| ids.contains(&v.id) && v.state != CheckState::Pass);
+        if failed && stage.gate {
+            blocked_by = Some(stage.id.clone());
+        }
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(verdicts)
+}
+
+/// One suite process running some checks.
+struct Round {
+    child: Child,
+    pgid: i32,
+    results: PathBuf,
+    output: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    pending: Vec<String>,
+}
+
+impl Round {
+    fn start(opts: &RunOptions<'_>, pending: &[String], results: &Path, check_limit: Duration) -> Result<Round> {
+        std::fs::write(results, b"")?;
+        let mut cmd = Command::new(opts.suite);
+        // The suite (and, for library exercises, the student's code linked
+        // into it) sees only what it needs: nothing else reveals the grader.
+        cmd.env_clear();
+        for key in ["PATH", "HOME", "LANG", "TZ"] {
+            if let Some(v) = std::env::var_os(key) {
+                cmd.env(key, v);
+            }
+        }
+        cmd.env(env::RESULTS, results)
+            .env(env::SEED, opts.seed.to_string())
+            .env(env::ONLY, pending.join(","))
+            .env(env::CHECK_TIMEOUT_MS, check_limit.as_millis().to_string())
+            .env(env::EXERCISE_DIR, opts.exercise_dir)
+            .env(env::SNAPSHOTS, opts.snapshots)
+            .env("RUST_BACKTRACE", "0");
+        if let Some(s) = opts.subject {
+            cmd.env(env::SUBJECT, s);
+        }
+        if let Some(b) = opts.bless {
+            cmd.env(env::BLESS, b).env("INSTA_UPDATE", "always").env("INSTA_WORKSPACE_ROOT", b).env("INSTA_FORCE_PASS", "0");
+        }
+        use std::os::unix::process::CommandExt;
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .with_context(|| format!("could not start the suite {}", opts.suite.display()))?;
+        let pgid = child.id() as i32;
+        let output = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        for stream in [child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>), child.stderr.take().map(|s| Box::new(s) as _)]
+            .into_iter()
+            .flatten()
+        {
+            let out = output.clone();
+            std::thread::spawn(move || capped_copy(stream, &out));
+        }
+        Ok(Round { child, pgid, results: results.to_path_buf(), output, pending: pending.to_vec() })
+    }
+
+    /// Follow the events until the suite exits or the watchdog fires.
+    fn watch(mut self, check_limit: Duration, run_left: Duration) -> Result<Vec<Verdict>> {
+        let began = Instant::now();
+        let mut file = std::fs::File::open(&self.results)?;
+        let mut buf = String::new();
+        let mut offset = 0usize;
+        let mut groups: BTreeSet<i32> = BTreeSet::new();
+        let mut current: Option<(String, Instant)> = None;
+        let mut verdicts = Vec::new();
+        let mut exit = None;
+        loop {
+            let status = self.child.try_wait()?;
+            // Read whatever was appended since last time.
+            file.seek(SeekFrom::Start(offset as u64))?;
+            let mut fresh = String::new();
+            file.read_to_string(&mut fresh)?;
+            offset += fresh.len();
+            buf.push_str(&fresh);
+            while let Some(nl) = buf.find('\n') {
+                let line: String = buf.drain(..=nl).collect();
+                match serde_json::from_str::<Event>(line.trim()) {
+                    Ok(Event::Hello { version, .. }) if version != VERSION => {
+                        anyhow::bail!(message::protocol_version(version, VERSION));
+                    }
+                    Ok(Event::Hello { .. }) => {}
+                    Ok(Event::Start { check }) => current = Some((check, Instant::now())),
+                    Ok(Event::Process { pgid, .. }) => {
+                        groups.insert(pgid);
+                    }
+                    Ok(Event::End { check, outcome }) => {
+                        if self.pending.contains(&check) && !verdicts.iter().any(|v: &Verdict| v.id == check) {
+                            verdicts.push(Verdict::from_outcome(&check, outcome));
+                        }
+                        current = None;
+                    }
+                    Err(_) => {} // a torn or foreign line is ignored; missing reports become errors
+                }
+            }
+            if let Some(s) = status {
+                exit = Some(s);
+                break;
+            }
+            let timed_out = current.as_ref().is_some_and(|(_, t)| t.elapsed() > check_limit + GRACE);
+            if timed_out || began.elapsed() > run_left {
+                break;
+            }
+            std::thread::sleep(POLL);
+        }
+        // Whatever happened, nothing this round started survives it.
+        crate::sandbox::kill_group(self.pgid);
+        for g in &groups {
+            crate::sandbox::kill_group(*g);
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+
+        if let Some((check, _)) = current {
+            let msg = match exit {
+                None => message::check_timed_out(check_limit.as_secs()),
+                Some(s) => message::suite_died_during(s.code()),
+            };
+            let mut v = Verdict::new(&check, CheckState::Fail, msg);
+            v.outcome.output = Some(self.output_text()).filter(|s| !s.trim().is_empty());
+            verdicts.push(v);
+        } else if exit.is_some() && verdicts.is_empty() {
+            // The suite ended without running anything: it could not grade.
+            let out = self.output_text();
+            return Ok(self
+                .pending
+                .iter()
+                .map(|id| {
+                    let mut v = Verdict::new(id, CheckState::Error, message::missing_report(id));
+                    v.outcome.output = Some(out.clone()).filter(|s| !s.trim().is_empty());
+                    v
+                })
+                .collect());
+        }
+        Ok(verdicts)
+    }
+
+    fn output_text(&self) -> String {
+        let out = self.output.lock().unwrap_or_else(|e| e.into_inner());
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
+fn capped_copy(mut from: Box<dyn Read + Send>, into: &std::sync::Mutex<Vec<u8>>) {
+    let mut buf = [0u8; 8192];
+    loop {
+        match from.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                let mut out = into.lock().unwrap_or_else(|e| e.into_inner());
+                let room = SUITE_OUTPUT_CAP.saturating_sub(out.len());
+                out.extend_from_slice(&buf[..n.min(room)]);
+            }
+        }
+    }
+}
+
+fn tempdir() -> Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("cargo-grade-{}-{}", std::process::id(), fastish_nonce()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(dir)
+}
+
+fn fastish_nonce() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+}
+
+impl Verdict {
+    fn from_outcome(id: &str, outcome: Outcome) -> Verdict {
+        let state = match outcome.status {
+            Some(Status::Pass) => CheckState::Pass,
+            _ => CheckState::Fail,
+        };
+        Verdict { id: id.to_string(), state, outcome }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{Exercise, Meta};
+
+    fn exercise(checks: &[&str]) -> Exercise {
+        let mut toml = String::from(
+            "title = \"t\"\nchapter = \"c.md\"\nkind = \"library\"\ncheck_timeout = 1\nrun_timeout = 30\n[[stage]]\nid = \"s\"\ntitle = \"S\"\n",
+        );
+        for c in checks {
+            toml.push_str(&format!("[[check]]\nid = \"{c}\"\nstage = \"s\"\ntitle = \"{c}\"\n"));
+        }
+        let meta: Meta = toml::from_str(&toml).expect("valid meta");
+        Exercise {
+            id: "99-fake".into(),
+            package: "fake".into(),
+            dir: "/nonexistent".into(),
+            solution_dir: "/nonexistent".into(),
+            suite_dir: "/nonexistent".into(),
+            suite_package: "fake-suite".into(),
+            meta,
+            variants: Vec::new(),
+        }
+    }
+
+    /// A stand-in suite: a shell script speaking the protocol (or not).
+    fn fake_suite(dir: &Path, body: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.join("suite.sh");
+        let script = format!(
+            "#!/bin/sh\nfirst=${{GRADE_ONLY%%,*}}\nsay() {{ echo \"$1\" >> \"$GRADE_RESULTS\"; }}\nsay '{{\"event\":\"hello\",\"version\":1,\"suite\":\"fake\",\"seed\":1,\"checks\":[]}}'\n{body}\n"
+        );
+        std::fs::write(&path, script).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    fn run_fake(checks: &[&str], body: &str) -> (Vec<Verdict>, Duration) {
+        let dir = tempfile::tempdir().unwrap();
+        let suite = fake_suite(dir.path(), body);
+        let ex = exercise(checks);
+        let opts = RunOptions {
+            suite: &suite,
+            subject: None,
+            seed: 1,
+            exercise_dir: dir.path(),
+            snapshots: dir.path(),
+            bless: None,
+            check_timeout: None,
+        };
+        let started = Instant::now();
+        let v = run(&ex, &opts).expect("runs");
+        (v, started.elapsed())
+    }
+
+    fn alive(needle: &str) -> bool {
+        std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+            std::fs::read(e.path().join("cmdline")).is_ok_and(|c| String::from_utf8_lossy(&c).replace('\0', " ").contains(needle))
+        })
+    }
+
+    #[test]
+    fn a_hanging_check_is_failed_by_the_watchdog_and_its_processes_killed() {
+        let marker = format!("{}.5", 7000 + std::process::id() % 1000);
+        let body = format!("say \"{{\\\"event\\\":\\\"start\\\",\\\"check\\\":\\\"$first\\\"}}\"\nsleep {marker} &\nsleep {marker}");
+        let (v, took) = run_fake(&["hangs"], &body);
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].state, CheckState::Fail);
+        assert!(v[0].outcome.message.contains("no verdict within 1 s"), "{}", v[0].outcome.message);
+        assert!(took < Duration::from_secs(10), "the watchdog took {took:?}");
+        assert!(!alive(&format!("sleep {marker}")), "a process of the hung suite survived");
+    }
+
+    #[test]
+    fn a_suite_that_exits_without_reporting_is_an_error_never_a_pass() {
+        let (v, _) = run_fake(&["a", "b"], "exit 0");
+        assert_eq!(v.len(), 2);
+        assert!(v.iter().all(|v| v.state == CheckState::Error), "{v:?}");
+        assert!(v[0].outcome.message.contains("never reported"));
+    }
+
+    #[test]
+    fn exiting_during_a_check_fails_that_check_and_the_rest_still_run() {
+        let body = r#"if [ "$first" = "a" ]; then say '{"event":"start","check":"a"}'; exit 0; fi
+say "{\"event\":\"start\",\"check\":\"$first\"}"
+say "{\"event\":\"end\",\"check\":\"$first\",\"outcome\":{\"status\":\"pass\",\"message\":\"\"}}""#;
+        let (v, _) = run_fake(&["a", "b"], body);
+        let a = v.iter().find(|v| v.id == "a").unwrap();
+        let b = v.iter().find(|v| v.id == "b").unwrap();
+        assert_eq!(a.state, CheckState::Fail);
+        assert!(a.outcome.message.contains("exited (code 0)"), "{}", a.outcome.message);
+        assert_eq!(b.state, CheckState::Pass);
+    }
+
+    #[test]
+    fn printed_output_is_never_read_as_results() {
+        let body = r#"echo '{"event":"end","check":"a","outcome":{"status":"pass","message":""}}'
+echo 'PASS a'
+exit 0"#;
+        let (v, _) = run_fake(&["a"], body);
+        assert_eq!(v[0].state, CheckState::Error);
+    }
+}

@@ -1,0 +1,145 @@
+//! `cargo grade new NN-name`: a new exercise with every part in place (stub,
+//! reference, suite with one real check, metadata, variant, chapter), so
+//! that `cargo grade check` passes for it right away.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+use crate::catalog::Kit;
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("exercises/{{id}}/Cargo.toml", include_str!("../templates/server/exercise.Cargo.toml.tmpl")),
+    ("exercises/{{id}}/src/main.rs", include_str!("../templates/server/stub.main.rs.tmpl")),
+    ("solutions/{{id}}/Cargo.toml", include_str!("../templates/server/solution.Cargo.toml.tmpl")),
+    ("solutions/{{id}}/src/main.rs", include_str!("../templates/server/solution.main.rs.tmpl")),
+    ("grader/suites/{{id}}/Cargo.toml", include_str!("../templates/server/suite.Cargo.toml.tmpl")),
+    ("grader/suites/{{id}}/src/main.rs", include_str!("../templates/server/suite.main.rs.tmpl")),
+    ("grader/suites/{{id}}/exercise.toml", include_str!("../templates/server/exercise.toml.tmpl")),
+    ("grader/suites/{{id}}/variants.toml", include_str!("../templates/server/variants.toml.tmpl")),
+    ("docs/src/{{id}}.md", include_str!("../templates/server/chapter.md.tmpl")),
+];
+
+pub struct Created {
+    pub files: Vec<PathBuf>,
+}
+
+/// Validate everything first, then write; on a failure half-way, remove what
+/// was written. A bad name or an existing exercise writes nothing.
+pub fn new_exercise(kit: &Kit, id: &str, title: Option<&str>) -> Result<Created> {
+    let (number, topic) = parse_id(id)?;
+    if let Some(e) = kit.exercises.iter().find(|e| e.id.split_once('-').map(|(n, _)| n) == Some(number)) {
+        bail!("exercise number {number} is taken by {}; pick the next free number", e.id);
+    }
+    if let Some(e) = kit.exercises.iter().find(|e| e.package == topic) {
+        bail!("the name `{topic}` is taken by {}; pick another name", e.id);
+    }
+    let title = title.map(str::to_string).unwrap_or_else(|| default_title(topic));
+    if title.contains(['"', '\\', '\n']) {
+        bail!("the title may not contain quotes, backslashes or line breaks");
+    }
+    let files: Vec<(PathBuf, String)> = TEMPLATES
+        .iter()
+        .map(|(path, text)| (kit.root.join(fill(path, id, topic, &title)), fill(text, id, topic, &title)))
+        .collect();
+    for (path, _) in &files {
+        if path.exists() {
+            bail!("{} already exists; nothing was written", path.display());
+        }
+    }
+    let summary = kit.root.join("docs/src/SUMMARY.md");
+    let toc = std::fs::read_to_string(&summary).with_context(|| format!("cannot read {}", summary.display()))?;
+
+    let mut written: Vec<PathBuf> = Vec::new();
+    let result = (|| -> Result<()> {
+        for (path, text) in &files {
+            std::fs::create_dir_all(path.parent().expect("has a parent"))?;
+            std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+            written.push(path.clone());
+        }
+        std::fs::write(&summary, add_to_toc(&toc, id, &title))?;
+        Ok(())
+    })();
+    if let Err(e) = result {
+        for p in written.iter().rev() {
+            let _ = std::fs::remove_file(p);
+        }
+        for dir in ["exercises", "solutions", "grader/suites"] {
+            let _ = std::fs::remove_dir_all(kit.root.join(dir).join(id));
+        }
+        let _ = std::fs::write(&summary, &toc);
+        return Err(e);
+    }
+    Ok(Created { files: written.into_iter().map(|p| rel(&kit.root, &p)).collect() })
+}
+
+fn rel(root: &Path, p: &Path) -> PathBuf {
+    p.strip_prefix(root).map(Path::to_path_buf).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// `06-demo` -> ("06", "demo"): two digits, a dash, a lowercase name.
+pub fn parse_id(id: &str) -> Result<(&str, &str)> {
+    let usage = || {
+        format!("`{id}` is not an exercise name: use two digits, a dash and a lowercase name, like `06-cache` or `07-rate-limit`")
+    };
+    let Some((number, topic)) = id.split_once('-') else { bail!(usage()) };
+    let number_ok = number.len() == 2 && number.bytes().all(|b| b.is_ascii_digit()) && number != "00";
+    let topic_ok = topic.starts_with(|c: char| c.is_ascii_lowercase())
+        && topic.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !topic.ends_with('-')
+        && !topic.contains("--");
+    if !number_ok || !topic_ok {
+        bail!(usage());
+    }
+    Ok((number, topic))
+}
+
+fn default_title(topic: &str) -> String {
+    let words = topic.replace('-', " ");
+    let mut c = words.chars();
+    c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+}
+
+fn fill(template: &str, id: &str, topic: &str, title: &str) -> String {
+    template.replace("{{id}}", id).replace("{{topic}}", topic).replace("{{title}}", title)
+}
+
+/// Insert the chapter after the last exercise chapter (`- [NN-...`), or at
+/// the end.
+fn add_to_toc(toc: &str, id: &str, title: &str) -> String {
+    let entry = format!("- [{id}: {title}](./{id}.md)");
+    let mut lines: Vec<String> = toc.lines().map(str::to_string).collect();
+    let is_exercise = |l: &String| {
+        let t = l.trim_start().trim_start_matches("- [");
+        t.len() > 3 && t.as_bytes()[..2].iter().all(u8::is_ascii_digit) && t.as_bytes()[2] == b'-'
+    };
+    match lines.iter().rposition(is_exercise) {
+        Some(i) => lines.insert(i + 1, entry),
+        None => lines.push(entry),
+    }
+    lines.join("\n") + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_validated() {
+        assert_eq!(parse_id("06-demo").unwrap(), ("06", "demo"));
+        assert_eq!(parse_id("12-rate-limit").unwrap(), ("12", "rate-limit"));
+        for bad in ["6-demo", "006-demo", "00-demo", "06_demo", "06-Demo", "06-", "06-9lives", "demo", "06-a--b", "06-a-"] {
+            assert!(parse_id(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn the_chapter_goes_after_the_last_exercise() {
+        let toc = "# Summary\n\n- [Intro](./intro.md)\n- [01-bind: Bind](./01-bind.md)\n- [How grading works](./grading.md)\n";
+        let out = add_to_toc(toc, "02-demo", "Demo");
+        assert_eq!(
+            out,
+            "# Summary\n\n- [Intro](./intro.md)\n- [01-bind: Bind](./01-bind.md)\n- [02-demo: Demo](./02-demo.md)\n- [How grading works](./grading.md)\n"
+        );
+    }
+}

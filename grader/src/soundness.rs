@@ -1,0 +1,268 @@
+//! `cargo grade check` and `cargo grade bless`: the kit proving itself.
+//!
+//! For every exercise: the reference passes every check, the untouched stub
+//! scores 0, each known-wrong variant fails the checks it names, the
+//! snapshots are what the reference produces today, and the suite declares
+//! exactly the checks the metadata lists.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+use crate::catalog::{Exercise, Kit};
+use crate::grade::{self, GradeOptions};
+use crate::result::{CheckState, Grade, Status};
+use crate::stage::{self, Source, SourceFiles};
+
+/// One row of the soundness matrix.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub what: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+pub struct Report {
+    pub exercise: String,
+    pub rows: Vec<Row>,
+}
+
+impl Report {
+    pub fn ok(&self) -> bool {
+        self.rows.iter().all(|r| r.ok)
+    }
+}
+
+pub fn check(kit: &Kit, ex: &Exercise, seed: u64, progress: &mut dyn FnMut(&str)) -> Result<Report> {
+    let mut rows = Vec::new();
+    let run = |source: Source, bless: Option<PathBuf>, progress: &mut dyn FnMut(&str)| -> Result<Grade> {
+        grade::grade(kit, ex, &source, GradeOptions { seed, color: false, bless, check_timeout: None, progress })
+    };
+
+    let reference = run(Source::Reference, None, progress)?;
+    let failing: Vec<String> =
+        reference.checks.iter().filter(|c| c.state != CheckState::Pass).map(|c| format!("{} ({})", c.id, c.outcome.message)).collect();
+    rows.push(Row {
+        what: "reference passes".into(),
+        ok: reference.status == Status::Pass,
+        detail: if failing.is_empty() { format!("{}/{} checks", reference.passed(), reference.checks.len()) } else { failing.join("; ") },
+    });
+
+    let stub = match committed_stub(kit, ex) {
+        Some(files) => grade_files(kit, ex, files, seed, progress),
+        None => run(Source::Worktree, None, progress),
+    }?;
+    rows.push(Row {
+        what: "stub scores 0".into(),
+        ok: stub.score == 0 && stub.status != Status::Pass,
+        detail: format!(
+            "{}/{} ({}; first failing stage {})",
+            stub.score,
+            stub.max_score,
+            status_word(stub.status),
+            stub.first_failing_stage().map(|s| s.id.as_str()).unwrap_or("none")
+        ),
+    });
+
+    for v in &ex.variants {
+        let g = run(Source::Variant(v.clone()), None, progress)?;
+        let failed: Vec<&str> = g.checks.iter().filter(|c| c.state == CheckState::Fail).map(|c| c.id.as_str()).collect();
+        let missed: Vec<&str> = v.caught_by.iter().filter(|id| !failed.contains(&id.as_str())).map(String::as_str).collect();
+        let ok = missed.is_empty() && g.status == Status::Fail;
+        let detail = if ok {
+            format!("{}: caught by {}", v.about, v.caught_by.join(", "))
+        } else if g.status == Status::Error {
+            format!("could not be graded: {}", g.first_failure().map(|c| c.outcome.message.as_str()).unwrap_or("?"))
+        } else {
+            format!("NOT caught by {} (failed instead: {})", missed.join(", "), if failed.is_empty() { "nothing".into() } else { failed.join(", ") })
+        };
+        rows.push(Row { what: format!("variant {}", v.name), ok, detail });
+    }
+
+    let scratch = std::env::temp_dir().join(format!("cargo-grade-bless-{}-{}", std::process::id(), ex.id));
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch)?;
+    let blessed = run(Source::Reference, Some(scratch.clone()), progress)?;
+    let changes = snapshot_changes(&ex.suite_dir.join("snapshots"), &scratch)?;
+    let _ = std::fs::remove_dir_all(&scratch);
+    rows.push(Row {
+        what: "snapshots current".into(),
+        ok: changes.is_empty() && blessed.status == Status::Pass,
+        detail: if changes.is_empty() {
+            "the reference reproduces every snapshot".into()
+        } else {
+            format!("{} (run `cargo grade bless {}`)", describe(&changes), ex.id)
+        },
+    });
+
+    let listed = match &reference.suite {
+        Some(suite) => list_checks(suite)?,
+        None => Vec::new(),
+    };
+    let declared: Vec<String> = ex.meta.checks.iter().map(|c| c.id.clone()).collect();
+    let undeclared: Vec<&String> = listed.iter().filter(|c| !declared.contains(c)).collect();
+    let unimplemented: Vec<&String> = declared.iter().filter(|c| !listed.contains(c)).collect();
+    rows.push(Row {
+        what: "checks reachable".into(),
+        ok: undeclared.is_empty() && unimplemented.is_empty(),
+        detail: if undeclared.is_empty() && unimplemented.is_empty() {
+            format!("{} declared, {} in the suite", declared.len(), listed.len())
+        } else {
+            format!("in exercise.toml but not the suite: {unimplemented:?}; in the suite but not exercise.toml: {undeclared:?}")
+        },
+    });
+    Ok(Report { exercise: ex.id.clone(), rows })
+}
+
+fn status_word(s: Status) -> &'static str {
+    match s {
+        Status::Pass => "pass",
+        Status::Fail => "fail",
+        Status::Error => "error",
+    }
+}
+
+fn grade_files(kit: &Kit, ex: &Exercise, files: SourceFiles, seed: u64, progress: &mut dyn FnMut(&str)) -> Result<Grade> {
+    // Write the committed stub to a scratch checkout and grade it as a submission.
+    let root = std::env::temp_dir().join(format!("cargo-grade-stub-{}-{}", std::process::id(), ex.id));
+    let src = root.join("exercises").join(&ex.id).join("src");
+    let _ = std::fs::remove_dir_all(&root);
+    for (p, bytes) in &files {
+        let path = src.join(p);
+        std::fs::create_dir_all(path.parent().expect("parent"))?;
+        std::fs::write(path, bytes)?;
+    }
+    let g = grade::grade(kit, ex, &Source::Submission(root.clone()), GradeOptions { seed, color: false, bless: None, check_timeout: None, progress });
+    let _ = std::fs::remove_dir_all(&root);
+    g
+}
+
+/// The stub as committed (so a student's solved copy is not mistaken for
+/// the stub); `None` outside git or for an exercise not yet committed.
+fn committed_stub(kit: &Kit, ex: &Exercise) -> Option<SourceFiles> {
+    let rel = ex.dir.join("src");
+    let rel = rel.strip_prefix(&kit.root).ok()?.to_string_lossy().into_owned();
+    let out = Command::new("git").current_dir(&kit.root).args(["ls-tree", "-r", "--name-only", "HEAD", "--", &rel]).output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let names = String::from_utf8_lossy(&out.stdout).into_owned();
+    if names.trim().is_empty() {
+        return None;
+    }
+    let mut files = SourceFiles::new();
+    for name in names.lines() {
+        let blob = Command::new("git").current_dir(&kit.root).args(["show", &format!("HEAD:{name}")]).output().ok()?;
+        if !blob.status.success() {
+            return None;
+        }
+        files.insert(PathBuf::from(name.strip_prefix(&format!("{rel}/"))?), blob.stdout);
+    }
+    Some(files)
+}
+
+/// The suite's own list of checks (`--list`).
+fn list_checks(suite: &Path) -> Result<Vec<String>> {
+    let out = Command::new(suite).arg("--list").output().with_context(|| format!("cannot run {} --list", suite.display()))?;
+    if !out.status.success() {
+        bail!("{} --list failed: {}", suite.display(), String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+#[derive(Debug)]
+pub enum Change {
+    Added(String),
+    Changed(String),
+    Removed(String),
+}
+
+fn describe(changes: &[Change]) -> String {
+    changes
+        .iter()
+        .map(|c| match c {
+            Change::Added(n) => format!("{n} is new"),
+            Change::Changed(n) => format!("{n} changed"),
+            Change::Removed(n) => format!("{n} is no longer produced"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Compare the kit's snapshots with freshly recorded ones, by content (the
+/// part after insta's metadata header).
+pub fn snapshot_changes(kit_dir: &Path, fresh_dir: &Path) -> Result<Vec<Change>> {
+    let read = |d: &Path| -> Result<BTreeMap<String, String>> {
+        let mut m = BTreeMap::new();
+        if d.is_dir() {
+            for (p, bytes) in stage::read_tree(d)? {
+                let name = p.to_string_lossy().into_owned();
+                if name.ends_with(".snap") {
+                    m.insert(name, body(&String::from_utf8_lossy(&bytes)));
+                }
+            }
+        }
+        Ok(m)
+    };
+    let old = read(kit_dir)?;
+    let new = read(fresh_dir)?;
+    let mut changes = Vec::new();
+    for (name, body) in &new {
+        match old.get(name) {
+            None => changes.push(Change::Added(name.clone())),
+            Some(b) if b != body => changes.push(Change::Changed(name.clone())),
+            _ => {}
+        }
+    }
+    for name in old.keys() {
+        if !new.contains_key(name) {
+            changes.push(Change::Removed(name.clone()));
+        }
+    }
+    Ok(changes)
+}
+
+/// insta records the path of the code that wrote a snapshot, which for a
+/// staged build is machine-specific; name the suite instead.
+fn stable_header(snap: &str, ex: &Exercise) -> String {
+    snap.lines()
+        .map(|l| if l.starts_with("source:") { format!("source: grader/suites/{}/src/main.rs", ex.id) } else { l.to_string() })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+fn body(snap: &str) -> String {
+    // insta: "---\n<yaml>\n---\n<contents>"
+    let mut parts = snap.splitn(3, "---\n");
+    let (_, _, rest) = (parts.next(), parts.next(), parts.next());
+    rest.unwrap_or(snap).trim_end().to_string()
+}
+
+/// Re-record the snapshots of `ex` from the reference; returns what changed.
+pub fn bless(kit: &Kit, ex: &Exercise, seed: u64, progress: &mut dyn FnMut(&str)) -> Result<(Grade, Vec<Change>)> {
+    let scratch = std::env::temp_dir().join(format!("cargo-grade-bless-{}-{}", std::process::id(), ex.id));
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch)?;
+    let g = grade::grade(kit, ex, &Source::Reference, GradeOptions { seed, color: false, bless: Some(scratch.clone()), check_timeout: None, progress })?;
+    if g.status != Status::Pass {
+        let _ = std::fs::remove_dir_all(&scratch);
+        return Ok((g, Vec::new()));
+    }
+    let dir = ex.suite_dir.join("snapshots");
+    let changes = snapshot_changes(&dir, &scratch)?;
+    std::fs::create_dir_all(&dir)?;
+    for c in &changes {
+        match c {
+            Change::Added(n) | Change::Changed(n) => {
+                let text = std::fs::read_to_string(scratch.join(n))?;
+                std::fs::write(dir.join(n), stable_header(&text, ex))?;
+            }
+            Change::Removed(n) => std::fs::remove_file(dir.join(n))?,
+        }
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok((g, changes))
+}

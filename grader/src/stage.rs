@@ -1,0 +1,277 @@
+//! The staging workspace: where a subject is built.
+//!
+//! Whatever is graded (the student's folder, the reference, a known-wrong
+//! variant, a submitted repository) only contributes the files of its `src/`.
+//! Everything else (manifests, fixtures, the suite) comes from the kit, so a
+//! submission cannot bring a build script or change how it is graded. The
+//! staging workspace lives in the kit's target directory and shares it, so
+//! dependencies compile once for every kind of subject; files are rewritten
+//! only when their contents change, so an unchanged subject is not rebuilt.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+
+use crate::catalog::{Exercise, Kit, Variant};
+
+/// The files of a subject's `src/`, by path relative to `src/`.
+pub type SourceFiles = BTreeMap<PathBuf, Vec<u8>>;
+
+/// What is being graded.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// The student's own `exercises/NN/src`.
+    Worktree,
+    /// The reference solution.
+    Reference,
+    /// The reference with a known mistake edited in.
+    Variant(Variant),
+    /// Another checkout's `exercises/NN/src` (a submission).
+    Submission(PathBuf),
+}
+
+impl Source {
+    /// Where the files come from, as a user would name it.
+    pub fn origin(&self, kit: &Kit, ex: &Exercise) -> PathBuf {
+        match self {
+            Source::Worktree => rel(kit, &ex.dir.join("src")),
+            Source::Reference => rel(kit, &ex.solution_dir.join("src")),
+            Source::Variant(v) => PathBuf::from(format!("variant {} of {}", v.name, ex.id)),
+            Source::Submission(root) => root.join("exercises").join(&ex.id).join("src"),
+        }
+    }
+
+    pub fn read(&self, ex: &Exercise) -> Result<SourceFiles> {
+        match self {
+            Source::Worktree => read_tree(&ex.dir.join("src")),
+            Source::Reference => read_tree(&ex.solution_dir.join("src")),
+            Source::Submission(root) => {
+                let dir = root.join("exercises").join(&ex.id).join("src");
+                if !dir.is_dir() {
+                    bail!("the submission has no {}: nothing to grade for {}", dir.display(), ex.id);
+                }
+                read_tree(&dir)
+            }
+            Source::Variant(v) => {
+                let mut files = read_tree(&ex.solution_dir.join("src"))?;
+                for edit in &v.edits {
+                    let rel = edit.file.strip_prefix("src/").unwrap_or(&edit.file);
+                    let text = files
+                        .get_mut(Path::new(rel))
+                        .ok_or_else(|| anyhow!("variant `{}` edits {}, which the reference does not have", v.name, edit.file))?;
+                    let s = String::from_utf8_lossy(text).into_owned();
+                    let count = s.matches(&edit.find).count();
+                    if count != 1 {
+                        bail!(
+                            "variant `{}`: the text to find occurs {count} times in {} (it must occur exactly once): {:?}",
+                            v.name,
+                            edit.file,
+                            edit.find
+                        );
+                    }
+                    *text = s.replacen(&edit.find, &edit.replace, 1).into_bytes();
+                }
+                Ok(files)
+            }
+        }
+    }
+}
+
+fn rel(kit: &Kit, p: &Path) -> PathBuf {
+    p.strip_prefix(&kit.root).map(Path::to_path_buf).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// Read every regular file below `dir` (symlinks are not followed).
+pub fn read_tree(dir: &Path) -> Result<SourceFiles> {
+    let mut files = SourceFiles::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).with_context(|| format!("cannot read {}", d.display()))? {
+            let entry = entry?;
+            let kind = entry.file_type()?;
+            let path = entry.path();
+            if kind.is_dir() {
+                stack.push(path);
+            } else if kind.is_file() {
+                let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+                let rel = path.strip_prefix(dir).expect("below dir").to_path_buf();
+                files.insert(rel, bytes);
+            }
+        }
+    }
+    Ok(files)
+}
+
+/// A prepared staging workspace for one exercise.
+pub struct Staged {
+    pub ws: PathBuf,
+}
+
+pub const SUBJECT: &str = "subject";
+pub const SUITE: &str = "suite";
+
+/// Prepare `<target>/grade/ws/<id>` with the kit's files and `files` as the
+/// subject's `src/`.
+pub fn prepare(kit: &Kit, ex: &Exercise, files: &SourceFiles) -> Result<Staged> {
+    let ws = kit.target_dir.join("grade").join("ws").join(&ex.id);
+    std::fs::create_dir_all(&ws).with_context(|| format!("cannot create {}", ws.display()))?;
+
+    write_if_changed(&ws.join("Cargo.toml"), root_manifest(kit)?.as_bytes())?;
+    let lock = std::fs::read(kit.root.join("Cargo.lock")).unwrap_or_default();
+    let copied = ws.join(".kit-lock");
+    if std::fs::read(&copied).ok().as_deref() != Some(&lock[..]) {
+        std::fs::write(ws.join("Cargo.lock"), &lock)?;
+        std::fs::write(&copied, &lock)?;
+    }
+
+    // The subject: the kit's package around the subject's src/.
+    let subject = ws.join(SUBJECT);
+    let mut kit_files = read_tree(&ex.dir)?;
+    kit_files.retain(|p, _| !p.starts_with("src") && !p.starts_with("target"));
+    let mut manifest = rewrite_manifest(&ex.dir, &kit_files[Path::new("Cargo.toml")], None)?;
+    if let Some(bin) = &ex.meta.subject_bin {
+        rename_bin(&mut manifest, bin, &subject_bin_name(ex), "src/main.rs");
+    }
+    kit_files.insert(PathBuf::from("Cargo.toml"), toml::to_string(&manifest)?.into_bytes());
+    for (p, bytes) in files {
+        kit_files.insert(Path::new("src").join(p), bytes.clone());
+    }
+    mirror(&subject, &kit_files)?;
+
+    // The suite, pointed at the staged subject.
+    let mut suite_files = read_tree(&ex.suite_dir)?;
+    suite_files.retain(|p, _| p.starts_with("src") || p == Path::new("Cargo.toml"));
+    let mut manifest = rewrite_manifest(&ex.suite_dir, &suite_files[Path::new("Cargo.toml")], Some(&ex.dir))?;
+    rename_bin(&mut manifest, &ex.suite_package, &suite_bin_name(ex), "src/main.rs");
+    suite_files.insert(PathBuf::from("Cargo.toml"), toml::to_string(&manifest)?.into_bytes());
+    mirror(&ws.join(SUITE), &suite_files)?;
+    Ok(Staged { ws })
+}
+
+/// The staging workspace's manifest: the kit's shared dependency table and
+/// profiles, with path dependencies made absolute.
+fn root_manifest(kit: &Kit) -> Result<String> {
+    let path = kit.root.join("Cargo.toml");
+    let text = std::fs::read_to_string(&path)?;
+    let root: toml::Table = toml::from_str(&text).with_context(|| format!("{} is not valid TOML", path.display()))?;
+    let mut workspace = toml::Table::new();
+    workspace.insert("resolver".into(), "2".into());
+    workspace.insert("members".into(), toml::Value::Array(vec![SUBJECT.into(), SUITE.into()]));
+    if let Some(toml::Value::Table(ws)) = root.get("workspace") {
+        if let Some(p) = ws.get("package") {
+            workspace.insert("package".into(), p.clone());
+        }
+        if let Some(toml::Value::Table(deps)) = ws.get("dependencies") {
+            let mut deps = deps.clone();
+            absolutise(&mut deps, &kit.root, None);
+            workspace.insert("dependencies".into(), toml::Value::Table(deps));
+        }
+    }
+    let mut out = toml::Table::new();
+    out.insert("workspace".into(), toml::Value::Table(workspace));
+    if let Some(profile) = root.get("profile") {
+        out.insert("profile".into(), profile.clone());
+    }
+    Ok(format!("# Generated by cargo-grade from the kit's Cargo.toml; do not edit.\n{}", toml::to_string(&out)?))
+}
+
+/// Make a package manifest valid at its staged location: path dependencies
+/// become absolute, except one on the exercise, which becomes the subject.
+fn rewrite_manifest(dir: &Path, bytes: &[u8], exercise: Option<&Path>) -> Result<toml::Table> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut manifest: toml::Table = toml::from_str(&text).with_context(|| format!("{}/Cargo.toml is not valid TOML", dir.display()))?;
+    if let Some(toml::Value::Table(pkg)) = manifest.get_mut("package") {
+        pkg.remove("workspace");
+        // Build scripts are never part of a grade.
+        pkg.insert("build".into(), false.into());
+    }
+    for key in ["dependencies", "dev-dependencies", "build-dependencies"] {
+        if let Some(toml::Value::Table(deps)) = manifest.get_mut(key) {
+            absolutise(deps, dir, exercise);
+        }
+    }
+    Ok(manifest)
+}
+
+/// Staged binaries get names of their own: cargo copies every binary to
+/// `target/debug/<name>`, and the kit's workspace builds binaries with the
+/// original names into the same folder.
+pub fn subject_bin_name(ex: &Exercise) -> String {
+    format!("grade-{}-{}", ex.id, ex.meta.subject_bin.as_deref().unwrap_or("subject"))
+}
+
+pub fn suite_bin_name(ex: &Exercise) -> String {
+    format!("grade-{}-suite", ex.id)
+}
+
+fn rename_bin(manifest: &mut toml::Table, old: &str, new: &str, default_path: &str) {
+    let bins = manifest.entry("bin").or_insert_with(|| toml::Value::Array(Vec::new()));
+    let toml::Value::Array(bins) = bins else { return };
+    for b in bins.iter_mut() {
+        if let toml::Value::Table(t) = b {
+            if t.get("name").and_then(|n| n.as_str()) == Some(old) {
+                t.insert("name".into(), new.into());
+                return;
+            }
+        }
+    }
+    let mut t = toml::Table::new();
+    t.insert("name".into(), new.into());
+    t.insert("path".into(), default_path.into());
+    bins.push(toml::Value::Table(t));
+}
+
+fn absolutise(deps: &mut toml::Table, base: &Path, exercise: Option<&Path>) {
+    for (_, dep) in deps.iter_mut() {
+        let toml::Value::Table(spec) = dep else { continue };
+        let Some(toml::Value::String(p)) = spec.get("path") else { continue };
+        let abs = normalise(&base.join(p));
+        let new = match exercise {
+            Some(ex) if normalise(ex) == abs => format!("../{SUBJECT}"),
+            _ => abs.to_string_lossy().into_owned(),
+        };
+        spec.insert("path".into(), new.into());
+    }
+}
+
+fn normalise(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Make `dir` hold exactly `files`, touching only what differs.
+fn mirror(dir: &Path, files: &SourceFiles) -> Result<()> {
+    let existing = if dir.exists() { read_tree(dir)? } else { SourceFiles::new() };
+    for (p, old) in &existing {
+        if files.get(p) != Some(old) && !files.contains_key(p) {
+            std::fs::remove_file(dir.join(p))?;
+        }
+    }
+    for (p, bytes) in files {
+        if existing.get(p) != Some(bytes) {
+            let path = dir.join(p);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<()> {
+    if std::fs::read(path).ok().as_deref() != Some(bytes) {
+        std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,77 @@
+//! The command line on bad input: clear words, exit code 2, no panic.
+
+mod common;
+use common::*;
+
+#[test]
+fn unknown_exercise_exits_2_with_a_suggestion() {
+    let o = cargo_grade(&["nosuch"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("there is no exercise `nosuch`"), "{err}");
+    assert!(err.contains("did you mean"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn a_typo_suggests_the_closest_exercise() {
+    let o = cargo_grade(&["bnid"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("did you mean `01-bind`?"), "{}", stderr(&o));
+}
+
+#[test]
+fn every_short_name_resolves() {
+    for name in ["01-bind", "01", "1", "bind", "exercises/01-bind/"] {
+        let o = cargo_grade(&["hint", name, "--all"]);
+        assert_eq!(code(&o), 0, "`{name}`: {}", stderr(&o));
+        assert!(stdout(&o).contains("[bind]"), "`{name}`: {}", stdout(&o));
+    }
+}
+
+#[test]
+fn a_bad_format_is_a_usage_error() {
+    let o = cargo_grade(&["01-bind", "--format", "xml"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("invalid value 'xml'"), "{}", stderr(&o));
+}
+
+#[test]
+fn an_unknown_flag_is_a_usage_error() {
+    let o = cargo_grade(&["01-bind", "--frobnicate"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("--frobnicate"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_missing_submission_is_explained() {
+    let o = cargo_grade(&["01-bind", "--submission", "/nonexistent/checkout"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("is not a checkout of the kit"), "{}", stderr(&o));
+}
+
+#[test]
+fn help_lists_the_commands_and_exits_0() {
+    let o = cargo_grade(&["--help"]);
+    assert_eq!(code(&o), 0);
+    let out = stdout(&o);
+    for word in ["check", "bless", "hint", "list", "--format", "Exit codes"] {
+        assert!(out.contains(word), "help lacks {word}:\n{out}");
+    }
+}
+
+#[test]
+fn run_as_an_installed_cargo_subcommand() {
+    // cargo runs `cargo-grade grade ARGS` for `cargo grade ARGS`.
+    let o = cargo_grade(&["grade", "nosuch"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("there is no exercise `nosuch`"));
+}
+
+#[test]
+fn outside_the_kit_says_where_to_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-grade")).current_dir(dir.path()).arg("01-bind").output().unwrap();
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("from inside the kit"), "{}", stderr(&o));
+}

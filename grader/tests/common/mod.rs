@@ -1,0 +1,120 @@
+//! Shared by the grader's integration tests: run the real `cargo-grade`
+//! binary against the real kit, and build throwaway submissions.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Mutex, MutexGuard};
+
+/// Grades in one test binary run one at a time, so a scan for leftover
+/// processes after a grade cannot see another test's subject.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+pub fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub fn kit_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("grader/ is inside the kit").to_path_buf()
+}
+
+pub fn cargo_grade(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cargo-grade"))
+        .current_dir(kit_root())
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("cargo-grade runs")
+}
+
+pub fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\nstderr:\n{}", stdout(o), stderr(o)))
+}
+
+/// A checkout-shaped folder whose `exercises/<id>/src` holds `files`.
+pub fn submission(id: &str, files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::Builder::new().prefix("grade-submission-").tempdir().expect("tempdir");
+    for (name, text) in files {
+        let path = dir.path().join("exercises").join(id).join("src").join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+/// The reference solution of `id` as a submission.
+pub fn reference_submission(id: &str) -> tempfile::TempDir {
+    let src = kit_root().join("solutions").join(id).join("src");
+    let dir = tempfile::Builder::new().prefix("grade-submission-").tempdir().expect("tempdir");
+    copy_dir(&src, &dir.path().join("exercises").join(id).join("src"));
+    dir
+}
+
+/// The stub of `id` as committed (falls back to the working tree outside git).
+pub fn stub_submission(id: &str) -> tempfile::TempDir {
+    let dir = tempfile::Builder::new().prefix("grade-submission-").tempdir().expect("tempdir");
+    let rel = format!("exercises/{id}/src");
+    let target = dir.path().join(&rel);
+    let listed = Command::new("git").current_dir(kit_root()).args(["ls-tree", "-r", "--name-only", "HEAD", "--", &rel]).output();
+    let names = listed.ok().filter(|o| o.status.success()).map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+    if names.trim().is_empty() {
+        copy_dir(&kit_root().join(&rel), &target);
+    } else {
+        for name in names.lines() {
+            let blob = Command::new("git").current_dir(kit_root()).args(["show", &format!("HEAD:{name}")]).output().unwrap();
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, blob.stdout).unwrap();
+        }
+    }
+    dir
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Processes still alive whose command line contains `needle`.
+pub fn processes_matching(needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let me = std::process::id().to_string();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.chars().all(|c| c.is_ascii_digit()) || name == me {
+            continue;
+        }
+        let Ok(raw) = std::fs::read(entry.path().join("cmdline")) else { continue };
+        let cmd = String::from_utf8_lossy(&raw).replace('\0', " ");
+        // A zombie has an empty command line and is not running anything.
+        if cmd.contains(needle) {
+            found.push(format!("{name}: {cmd}"));
+        }
+    }
+    found
+}
+
+/// The check object with `id` in a JSON report.
+pub fn check<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    report["checks"].as_array().and_then(|c| c.iter().find(|c| c["id"] == id)).unwrap_or_else(|| panic!("no check {id} in {report:#}"))
+}

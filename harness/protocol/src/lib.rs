@@ -1,0 +1,82 @@
+//! The result channel between a hidden suite and the grader.
+//!
+//! The suite writes one JSON object per line to the file named by
+//! [`env::RESULTS`]; the grader reads it. Nothing the suite or the student's
+//! code prints on stdout or stderr is ever parsed for results, so printing
+//! fake test output cannot pass a check.
+
+use serde::{Deserialize, Serialize};
+
+/// Bumped whenever an event changes shape; the grader refuses other versions.
+pub const VERSION: u32 = 1;
+
+/// Environment variables the grader sets for a suite process.
+pub mod env {
+    /// Path of the results file (JSON lines). Its presence means "run by the grader".
+    pub const RESULTS: &str = "GRADE_RESULTS";
+    /// The seed for every random choice of the run (decimal u64).
+    pub const SEED: &str = "GRADE_SEED";
+    /// Path of the subject binary, for server exercises.
+    pub const SUBJECT: &str = "GRADE_SUBJECT";
+    /// The kit's (trusted) exercise folder, for fixtures such as `public/`.
+    pub const EXERCISE_DIR: &str = "GRADE_EXERCISE_DIR";
+    /// Folder holding the reference snapshots.
+    pub const SNAPSHOTS: &str = "GRADE_SNAPSHOTS";
+    /// When set, record snapshots into this folder instead of comparing.
+    pub const BLESS: &str = "GRADE_BLESS";
+    /// Time limit of one check, in milliseconds.
+    pub const CHECK_TIMEOUT_MS: &str = "GRADE_CHECK_TIMEOUT_MS";
+    /// Comma-separated check ids to run (default: all, in declaration order).
+    pub const ONLY: &str = "GRADE_ONLY";
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// First line: who is speaking and what it will run.
+    Hello { version: u32, suite: String, seed: u64, checks: Vec<String> },
+    /// A check begins; the grader's watchdog times it from here.
+    Start { check: String },
+    /// The suite started a process group (a subject server); the grader
+    /// kills it at the end whatever happens to the suite.
+    Process { check: String, pgid: i32 },
+    /// A check ended.
+    End { check: String, outcome: Outcome },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pass,
+    Fail,
+}
+
+/// What a check found, as data: the grader's reporters decide how it looks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub status: Option<Status>,
+    /// One sentence: what happened and what was expected.
+    pub message: String,
+    /// The request that showed it, as a command the student can re-run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<String>,
+    /// What came back, rendered as a transcript.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<String>,
+    /// A snapshot mismatch: what the reference produced and what yours did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff: Option<Diff>,
+    /// The tail of what the student's program printed, if it helps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+    #[serde(default)]
+    pub duration_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diff {
+    /// Snapshot name, e.g. `json.health`.
+    pub name: String,
+    pub reference: String,
+    pub yours: String,
+}

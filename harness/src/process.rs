@@ -1,0 +1,245 @@
+//! The student's program as a process of its own: a minimal environment, its
+//! own process group (killed whole at teardown), output captured with a cap,
+//! and readiness found by polling, never by sleeping a fixed time.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::process::{Child, Command};
+use tokio::sync::watch;
+
+use crate::{Ctx, Failure};
+
+/// At most this much of each stream is kept; the rest is read and dropped, so
+/// a program printing gigabytes neither blocks nor fills memory.
+const OUTPUT_CAP: usize = 64 * 1024;
+
+/// The only variables a student program sees besides the ones a check sets:
+/// nothing tells it that it is being graded.
+const ALLOWED_ENV: &[&str] = &["PATH", "HOME", "LANG", "TZ"];
+
+/// How a subject is started.
+#[derive(Debug, Clone, Default)]
+pub struct Spawn {
+    pub env: Vec<(String, String)>,
+    pub args: Vec<String>,
+}
+
+impl Spawn {
+    pub fn env(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.env.push((key.to_string(), value.into()));
+        self
+    }
+}
+
+/// A running subject. Dropping it kills its whole process group.
+pub struct Proc {
+    child: Child,
+    pgid: i32,
+    stdout: Arc<Mutex<Captured>>,
+    stderr: Arc<Mutex<Captured>>,
+    lines: watch::Receiver<Vec<String>>,
+}
+
+#[derive(Default)]
+struct Captured {
+    text: Vec<u8>,
+    dropped: usize,
+}
+
+/// What a finished program left behind.
+pub struct Exited {
+    pub code: Option<i32>,
+    pub output: String,
+}
+
+impl Proc {
+    /// Start `bin` with `spec` in a new process group.
+    pub fn start(cx: &Ctx, bin: &Path, spec: &Spawn) -> Result<Proc, Failure> {
+        let mut cmd = Command::new(bin);
+        cmd.env_clear();
+        for key in ALLOWED_ENV {
+            if let Some(v) = std::env::var_os(key) {
+                cmd.env(key, v);
+            }
+        }
+        cmd.env("RUST_BACKTRACE", "0");
+        for (k, v) in &spec.env {
+            cmd.env(k, v);
+        }
+        cmd.args(&spec.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| Failure::new(format!("could not start {}: {e}", bin.display())))?;
+        let pgid = child.id().map(|id| id as i32).unwrap_or(0);
+        cx.report_process(pgid);
+        let (tx, lines) = watch::channel(Vec::new());
+        let stdout = Arc::new(Mutex::new(Captured::default()));
+        let stderr = Arc::new(Mutex::new(Captured::default()));
+        if let Some(out) = child.stdout.take() {
+            tokio::spawn(pump(out, stdout.clone(), Some(tx)));
+        }
+        if let Some(err) = child.stderr.take() {
+            tokio::spawn(pump(err, stderr.clone(), None));
+        }
+        Ok(Proc { child, pgid, stdout, stderr, lines })
+    }
+
+    /// Wait for a stdout line starting with `listening on http://` and return
+    /// the address it names. Fails if the program exits or stays silent.
+    pub async fn wait_listening(&mut self, limit: Duration) -> Result<SocketAddr, Failure> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let found = self
+                .lines
+                .borrow()
+                .iter()
+                .find_map(|l| l.trim_end().strip_prefix("listening on http://").map(str::to_string));
+            if let Some(addr) = found {
+                return addr.trim_end_matches('/').parse::<SocketAddr>().map_err(|_| {
+                    Failure::new(format!(
+                        "printed `listening on http://{addr}`, but `{addr}` is not an address like 127.0.0.1:3001"
+                    ))
+                    .with_output(self.output())
+                });
+            }
+            tokio::select! {
+                changed = self.lines.changed() => {
+                    if changed.is_err() {
+                        // stdout closed: the program is gone or closed it.
+                        let exited = self.wait_exit(Duration::from_secs(1)).await;
+                        return Err(match exited {
+                            Some(e) => Failure::new(format!(
+                                "the program exited ({}) before printing `listening on http://ADDR`",
+                                describe_code(e.code)
+                            ))
+                            .with_output(e.output),
+                            None => Failure::new("the program closed its stdout before printing `listening on http://ADDR`")
+                                .with_output(self.output()),
+                        });
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    return Err(Failure::new(format!(
+                        "the program did not print `listening on http://ADDR` within {} s",
+                        limit.as_secs()
+                    ))
+                    .with_output(self.output()));
+                }
+            }
+        }
+    }
+
+    /// Start and wait until the printed address accepts TCP connections.
+    pub async fn start_server(cx: &Ctx, bin: &Path, spec: &Spawn) -> Result<(Proc, SocketAddr), Failure> {
+        let mut proc = Proc::start(cx, bin, spec)?;
+        let addr = proc.wait_listening(Duration::from_secs(10)).await?;
+        crate::http::wait_accepting(addr, Duration::from_secs(5))
+            .await
+            .map_err(|e| Failure::new(format!("printed `listening on http://{addr}` but {e}")).with_output(proc.output()))?;
+        Ok((proc, addr))
+    }
+
+    /// Wait for the program to exit on its own.
+    pub async fn wait_exit(&mut self, limit: Duration) -> Option<Exited> {
+        let status = tokio::time::timeout(limit, self.child.wait()).await.ok()?.ok()?;
+        // Let the pumps drain what is left in the pipes.
+        for _ in 0..50 {
+            if self.lines.has_changed().is_err() {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        Some(Exited { code: status.code(), output: self.output() })
+    }
+
+    /// Everything the program printed so far (capped), stdout then stderr.
+    pub fn output(&self) -> String {
+        let render = |label: &str, c: &Arc<Mutex<Captured>>| {
+            let c = c.lock().unwrap_or_else(|e| e.into_inner());
+            let mut s = String::from_utf8_lossy(&c.text).into_owned();
+            if c.dropped > 0 {
+                s.push_str(&format!("\n[... {} more bytes of {label} not kept]\n", c.dropped));
+            }
+            s
+        };
+        let out = render("stdout", &self.stdout);
+        let err = render("stderr", &self.stderr);
+        match (out.trim().is_empty(), err.trim().is_empty()) {
+            (true, true) => String::new(),
+            (false, true) => out,
+            (true, false) => err,
+            (false, false) => format!("{out}\n{err}"),
+        }
+    }
+
+    pub fn pgid(&self) -> i32 {
+        self.pgid
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        kill_group(self.pgid);
+    }
+}
+
+/// SIGKILL a whole process group: the program and anything it started.
+pub fn kill_group(pgid: i32) {
+    if pgid > 1 {
+        // SAFETY: killpg has no memory effects; a stale pgid only yields ESRCH.
+        unsafe {
+            libc::killpg(pgid, libc::SIGKILL);
+        }
+    }
+}
+
+fn describe_code(code: Option<i32>) -> String {
+    match code {
+        Some(101) => "exit code 101: it panicked".to_string(),
+        Some(c) => format!("exit code {c}"),
+        None => "killed by a signal".to_string(),
+    }
+}
+
+async fn pump(mut from: impl AsyncRead + Unpin, into: Arc<Mutex<Captured>>, lines: Option<watch::Sender<Vec<String>>>) {
+    let mut buf = [0u8; 8192];
+    let mut partial = Vec::new();
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        {
+            let mut c = into.lock().unwrap_or_else(|e| e.into_inner());
+            let room = OUTPUT_CAP.saturating_sub(c.text.len());
+            let keep = room.min(n);
+            c.text.extend_from_slice(&buf[..keep]);
+            c.dropped += n - keep;
+        }
+        if let Some(tx) = &lines {
+            if partial.len() < OUTPUT_CAP {
+                partial.extend_from_slice(&buf[..n]);
+            }
+            while let Some(pos) = partial.iter().position(|b| *b == b'\n') {
+                let line = String::from_utf8_lossy(&partial[..pos]).into_owned();
+                partial.drain(..=pos);
+                tx.send_modify(|v| {
+                    if v.len() < 1000 {
+                        v.push(line)
+                    }
+                });
+            }
+        }
+    }
+    // Dropping the sender tells waiters that stdout is closed.
+}
