@@ -137,6 +137,8 @@ fn assemble(ex: &Exercise, shown_as: &std::path::Path, seed: u64, mut verdicts: 
         let states: Vec<CheckState> = checks.iter().filter(|c| c.stage == s.id).map(|c| c.state).collect();
         let state = if states.contains(&CheckState::Error) {
             CheckState::Error
+        } else if states.contains(&CheckState::Unavailable) {
+            CheckState::Unavailable
         } else if states.iter().all(|s| *s == CheckState::Pass) {
             CheckState::Pass
         } else if states.iter().all(|s| *s == CheckState::Skipped) {
@@ -146,7 +148,7 @@ fn assemble(ex: &Exercise, shown_as: &std::path::Path, seed: u64, mut verdicts: 
         };
         stages.push(StageResult { id: s.id.clone(), title: s.title.clone(), advice: s.advice.clone(), state });
     }
-    let status = if checks.iter().any(|c| c.state == CheckState::Error) {
+    let status = if checks.iter().any(|c| matches!(c.state, CheckState::Error | CheckState::Unavailable)) {
         Status::Error
     } else if checks.iter().all(|c| c.state == CheckState::Pass) {
         Status::Pass

@@ -380,7 +380,7 @@ fn bless(kit: &Kit, name: &str, seed: u64) -> anyhow::Result<u8> {
     let mut status = Status_::new(&format!("blessing {}:", ex.id));
     let (g, changes) = soundness::bless(kit, ex, seed, &mut |k| status.compiling(k))?;
     status.clear();
-    if g.status != Status::Pass {
+    if g.checks.iter().any(|c| matches!(c.state, result::CheckState::Fail | result::CheckState::Error | result::CheckState::Skipped)) {
         print!("{}", report::human::render(&g, report::human::Paint(false)));
         eprintln!("error: the reference solution of {} does not pass, so nothing was recorded", ex.id);
         return Ok(2);

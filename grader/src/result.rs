@@ -12,6 +12,9 @@ pub enum CheckState {
     Error,
     /// Not run because an earlier stage failed. Never counts as a pass.
     Skipped,
+    /// Could not run on this machine (a missing tool such as a browser).
+    /// Never counts as a pass: the grade is an error until the tool is there.
+    Unavailable,
 }
 
 /// One check's result as the runner saw it.
@@ -91,7 +94,7 @@ impl Grade {
 
     /// The first check that did not pass and was run.
     pub fn first_failure(&self) -> Option<&CheckResult> {
-        self.checks.iter().find(|c| matches!(c.state, CheckState::Fail | CheckState::Error))
+        self.checks.iter().find(|c| matches!(c.state, CheckState::Fail | CheckState::Error | CheckState::Unavailable))
     }
 
     pub fn passed(&self) -> usize {

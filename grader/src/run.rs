@@ -247,6 +247,7 @@ impl Verdict {
     fn from_outcome(id: &str, outcome: Outcome) -> Verdict {
         let state = match outcome.status {
             Some(Status::Pass) => CheckState::Pass,
+            Some(Status::Skip) => CheckState::Unavailable,
             _ => CheckState::Fail,
         };
         Verdict { id: id.to_string(), state, outcome }

@@ -13,6 +13,12 @@ impl Failure {
         Failure { outcome: Outcome { status: Some(Status::Fail), message: message.into(), ..Outcome::default() } }
     }
 
+    /// The check cannot run on this machine (a missing tool): reported as
+    /// skipped, never as passed. Say what to install.
+    pub fn skip(message: impl Into<String>) -> Self {
+        Failure { outcome: Outcome { status: Some(Status::Skip), message: message.into(), ..Outcome::default() } }
+    }
+
     /// Attach the request that showed the problem and what came back.
     pub fn with_exchange(mut self, exchange: &Exchange) -> Self {
         self.outcome.request = Some(exchange.curl());

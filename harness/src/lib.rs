@@ -29,6 +29,14 @@ macro_rules! fail {
     };
 }
 
+/// Skip the current check: it cannot run on this machine (say what to install).
+#[macro_export]
+macro_rules! skip {
+    ($($arg:tt)*) => {
+        return Err($crate::Failure::skip(format!($($arg)*)))
+    };
+}
+
 /// Fail the current check unless the condition holds.
 #[macro_export]
 macro_rules! ensure {

@@ -149,8 +149,11 @@ impl Suite {
             let mut outcome = match result {
                 Ok(()) => Outcome { status: Some(Status::Pass), ..Outcome::default() },
                 Err(f) => {
-                    failed += 1;
-                    f.into_outcome()
+                    let o = f.into_outcome();
+                    if o.status != Some(Status::Skip) {
+                        failed += 1;
+                    }
+                    o
                 }
             };
             outcome.duration_ms = started.elapsed().as_millis() as u64;
@@ -249,6 +252,7 @@ fn print_human(event: &Event) {
         Event::Start { .. } | Event::Process { .. } => {}
         Event::End { check, outcome } => match outcome.status {
             Some(Status::Pass) => println!("PASS {check}"),
+            Some(Status::Skip) => println!("SKIP {check}: {}", outcome.message),
             _ => {
                 println!("FAIL {check}: {}", outcome.message);
                 for (label, text) in [("request", &outcome.request), ("response", &outcome.response)] {

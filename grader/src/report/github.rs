@@ -13,7 +13,7 @@ use crate::result::{CheckState, Grade, Status};
 pub fn annotations(grades: &[Grade]) -> String {
     let mut s = String::new();
     for g in grades {
-        for c in g.checks.iter().filter(|c| matches!(c.state, CheckState::Fail | CheckState::Error)) {
+        for c in g.checks.iter().filter(|c| matches!(c.state, CheckState::Fail | CheckState::Error | CheckState::Unavailable)) {
             let _ = writeln!(
                 s,
                 "::error title={}::{}",
@@ -65,6 +65,7 @@ fn state(s: CheckState) -> &'static str {
         CheckState::Fail => "❌ fail",
         CheckState::Error => "⚠️ error",
         CheckState::Skipped => "⏭ skipped",
+        CheckState::Unavailable => "⚠️ not run here",
     }
 }
 

@@ -12,7 +12,7 @@ pub fn render(grades: &[Grade]) -> Value {
         for c in &g.checks {
             let name = if several { format!("{} {}: {}", g.exercise, c.id, c.title) } else { format!("{}: {}", c.id, c.title) };
             let mut output = super::details(c);
-            if c.state == CheckState::Skipped {
+            if matches!(c.state, CheckState::Skipped | CheckState::Unavailable) {
                 output = format!("(not run) {output}");
             }
             tests.push(json!({

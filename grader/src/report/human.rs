@@ -41,6 +41,7 @@ fn mark(p: Paint, s: CheckState) -> String {
         CheckState::Fail => p.red("✗"),
         CheckState::Error => p.yellow("!"),
         CheckState::Skipped => p.dim("·"),
+        CheckState::Unavailable => p.yellow("?"),
     }
 }
 

@@ -17,7 +17,7 @@ pub fn render(grades: &[Grade]) -> String {
         "<testsuites name=\"cargo-grade\" tests=\"{tests}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{time:.3}\">",
         total(CheckState::Fail),
         total(CheckState::Error),
-        total(CheckState::Skipped)
+        total(CheckState::Skipped) + total(CheckState::Unavailable)
     );
     for g in grades {
         let _ = writeln!(
@@ -27,7 +27,7 @@ pub fn render(grades: &[Grade]) -> String {
             g.checks.len(),
             count(g, CheckState::Fail),
             count(g, CheckState::Error),
-            count(g, CheckState::Skipped),
+            count(g, CheckState::Skipped) + count(g, CheckState::Unavailable),
             g.duration_ms as f64 / 1000.0
         );
         let _ = writeln!(x, "    <properties>");
@@ -48,7 +48,7 @@ pub fn render(grades: &[Grade]) -> String {
                 CheckState::Pass => {
                     let _ = writeln!(x, "{open}/>");
                 }
-                CheckState::Skipped => {
+                CheckState::Skipped | CheckState::Unavailable => {
                     let _ = writeln!(x, "{open}>\n      <skipped message=\"{}\"/>\n    </testcase>", attr(&c.outcome.message));
                 }
                 CheckState::Fail | CheckState::Error => {

@@ -49,6 +49,9 @@ pub enum Event {
 pub enum Status {
     Pass,
     Fail,
+    /// The check could not run here (a tool such as a browser is missing).
+    /// Never a pass: the grade is incomplete and says how to complete it.
+    Skip,
 }
 
 /// What a check found, as data: the grader's reporters decide how it looks.
