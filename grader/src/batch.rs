@@ -15,7 +15,14 @@ use crate::report;
 use crate::result::{CheckState, Grade, Status};
 use crate::stage::Source;
 
-pub fn run(kit: &Kit, submissions: &[PathBuf], names: &[String], out: &Path, seed: u64, check_timeout: Option<u64>) -> Result<u8> {
+pub fn run(
+    kit: &Kit,
+    submissions: &[PathBuf],
+    names: &[String],
+    out: &Path,
+    seed: u64,
+    check_timeout: Option<u64>,
+) -> Result<u8> {
     let exercises: Vec<&Exercise> = if names.is_empty() {
         kit.exercises.iter().collect()
     } else {
@@ -30,15 +37,26 @@ pub fn run(kit: &Kit, submissions: &[PathBuf], names: &[String], out: &Path, see
         eprintln!("[{}/{}] {name}", i + 1, submissions.len());
         let mut grades = Vec::new();
         for ex in &exercises {
+            let mut compiled: Vec<String> = Vec::new();
             let g = if sub.join("exercises").is_dir() {
-                let opts = GradeOptions { seed, color: false, bless: None, check_timeout, progress: &mut |_| {} };
+                let opts = GradeOptions {
+                    seed,
+                    color: false,
+                    bless: None,
+                    check_timeout,
+                    progress: &mut |k| compiled.push(k.to_string()),
+                };
                 grade::grade(kit, ex, &Source::Submission(sub.clone()), opts)
                     .unwrap_or_else(|e| error_grade(ex, sub, seed, &format!("{e:#}")))
             } else {
-                error_grade(ex, sub, seed, &format!("{} is not a checkout of the kit (it has no exercises/ folder)", sub.display()))
+                let why = format!("{} is not a checkout of the kit (it has no exercises/ folder)", sub.display());
+                error_grade(ex, sub, seed, &why)
             };
             let _ = writeln!(csv, "{},{},{},{},{}", field(&name), field(&g.exercise), g.score, g.max_score, word(g.status));
-            eprintln!("    {:<10} {}/{} {}", g.exercise, g.score, g.max_score, word(g.status));
+            // What cargo compiled for this submission: after the first one,
+            // only the submission's own crate (the dependencies are shared).
+            let compiled = if compiled.is_empty() { "nothing".to_string() } else { compiled.join(" ") };
+            eprintln!("    {:<10} {}/{} {} (compiled: {compiled})", g.exercise, g.score, g.max_score, word(g.status));
             worst = worst.max(g.status.exit_code());
             grades.push(g);
         }

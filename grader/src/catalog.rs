@@ -14,6 +14,9 @@ pub struct Kit {
     pub root: PathBuf,
     pub target_dir: PathBuf,
     pub exercises: Vec<Exercise>,
+    /// Exercises whose metadata could not be read: named with the reason,
+    /// so one half-written exercise does not stop the others being graded.
+    pub broken: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -130,8 +133,18 @@ fn one() -> u32 {
 }
 
 impl Kit {
-    /// Find the kit from the current directory.
-    pub fn discover() -> Result<Kit> {
+    /// Find the kit from the current directory. `private_suites` is a folder
+    /// of suites in the kit's format (`NN-name/`) that replace the kit's own
+    /// for the exercises they cover: hidden checks kept out of the public repo.
+    pub fn discover(private_suites: Option<&Path>) -> Result<Kit> {
+        if let Some(dir) = private_suites {
+            if !dir.is_dir() {
+                anyhow::bail!(
+                    "--suites {}: no such folder; it should hold one folder per exercise, like grader/suites",
+                    dir.display()
+                );
+            }
+        }
         let metadata = cargo_metadata::MetadataCommand::new()
             .no_deps()
             .exec()
@@ -141,39 +154,29 @@ impl Kit {
         let packages: Vec<(String, PathBuf)> = metadata
             .workspace_packages()
             .iter()
-            .map(|p| (p.name.to_string(), p.manifest_path.parent().map(|d| d.as_std_path().to_path_buf()).unwrap_or_default()))
+            .map(|p| {
+                (
+                    p.name.to_string(),
+                    p.manifest_path.parent().map(|d| d.as_std_path().to_path_buf()).unwrap_or_default(),
+                )
+            })
             .collect();
-        let package_at = |dir: &Path| packages.iter().find(|(_, d)| d == dir).map(|(n, _)| n.clone());
 
         let mut exercises = Vec::new();
+        let mut broken = Vec::new();
         for (package, dir) in &packages {
             if dir.parent() != Some(&root.join("exercises")) {
                 continue;
             }
             let id = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let suite_dir = root.join("grader/suites").join(&id);
-            let solution_dir = root.join("solutions").join(&id);
-            let meta_path = suite_dir.join("exercise.toml");
-            let text = std::fs::read_to_string(&meta_path)
-                .with_context(|| message::missing_metadata(&id, &meta_path))?;
-            let meta: Meta = toml::from_str(&text).map_err(|e| anyhow::anyhow!(message::bad_toml(&meta_path, &e)))?;
-            let variants_path = suite_dir.join("variants.toml");
-            let variants = match std::fs::read_to_string(&variants_path) {
-                Ok(text) => {
-                    toml::from_str::<VariantsFile>(&text)
-                        .map_err(|e| anyhow::anyhow!(message::bad_toml(&variants_path, &e)))?
-                        .variants
-                }
-                Err(_) => Vec::new(),
-            };
-            let suite_package = package_at(&suite_dir)
-                .ok_or_else(|| anyhow::anyhow!("exercise {id} has no suite crate in {}", suite_dir.display()))?;
-            let ex = Exercise { id, package: package.clone(), dir: dir.clone(), solution_dir, suite_dir, suite_package, meta, variants };
-            ex.validate()?;
-            exercises.push(ex);
+            match load_exercise(&root, &id, package, dir, private_suites) {
+                Ok(ex) => exercises.push(ex),
+                Err(e) => broken.push((id, format!("{e:#}"))),
+            }
         }
         exercises.sort_by(|a, b| a.id.cmp(&b.id));
-        Ok(Kit { root, target_dir, exercises })
+        broken.sort();
+        Ok(Kit { root, target_dir, exercises, broken })
     }
 
     /// Resolve what a user typed: `01-bind`, `01`, `1`, `bind`.
@@ -188,6 +191,15 @@ impl Kit {
                 || topic == wanted
                 || e.package == wanted
         });
+        if found.is_none() {
+            if let Some((id, why)) = self
+                .broken
+                .iter()
+                .find(|(id, _)| id == wanted || id.split_once('-').is_some_and(|(n, t)| n == wanted || t == wanted))
+            {
+                return Err(message::broken_exercise(id, why));
+            }
+        }
         found.ok_or_else(|| {
             let candidates: Vec<&str> = self.exercises.iter().map(|e| e.id.as_str()).collect();
             let best = candidates
@@ -201,6 +213,53 @@ impl Kit {
             message::unknown_exercise(name, best, &candidates)
         })
     }
+}
+
+fn load_exercise(root: &Path, id: &str, package: &str, dir: &Path, private_suites: Option<&Path>) -> Result<Exercise> {
+    let id = id.to_string();
+    let suite_dir = match private_suites.map(|d| d.join(&id)).filter(|d| d.is_dir()) {
+        Some(private) => std::fs::canonicalize(&private).unwrap_or(private),
+        None => root.join("grader/suites").join(&id),
+    };
+    let solution_dir = root.join("solutions").join(&id);
+    let meta_path = suite_dir.join("exercise.toml");
+    let text = std::fs::read_to_string(&meta_path).with_context(|| message::missing_metadata(&id, &meta_path))?;
+    let meta: Meta = toml::from_str(&text).map_err(|e| anyhow::anyhow!(message::bad_toml(&meta_path, &e)))?;
+    let variants_path = suite_dir.join("variants.toml");
+    let variants = match std::fs::read_to_string(&variants_path) {
+        Ok(text) => {
+            toml::from_str::<VariantsFile>(&text)
+                .map_err(|e| anyhow::anyhow!(message::bad_toml(&variants_path, &e)))?
+                .variants
+        }
+        Err(_) => Vec::new(),
+    };
+    let suite_package = package_name(&suite_dir.join("Cargo.toml"))
+        .with_context(|| format!("exercise {id} has no suite crate in {}", suite_dir.display()))?;
+    let ex = Exercise {
+        id,
+        package: package.to_string(),
+        dir: dir.to_path_buf(),
+        solution_dir,
+        suite_dir,
+        suite_package,
+        meta,
+        variants,
+    };
+    ex.validate()?;
+    Ok(ex)
+}
+
+fn package_name(manifest: &Path) -> Result<String> {
+    let text = std::fs::read_to_string(manifest).with_context(|| format!("cannot read {}", manifest.display()))?;
+    let table: toml::Table =
+        toml::from_str(&text).with_context(|| format!("{} is not valid TOML", manifest.display()))?;
+    table
+        .get("package")
+        .and_then(|p| p.get("name"))
+        .and_then(|n| n.as_str())
+        .map(str::to_string)
+        .ok_or_else(|| anyhow::anyhow!("{} has no [package] name", manifest.display()))
 }
 
 impl Exercise {
@@ -243,7 +302,8 @@ mod tests {
     use super::*;
 
     fn kit(ids: &[&str]) -> Kit {
-        let meta: Meta = toml::from_str("title = \"t\"\nchapter = \"c.md\"\nkind = \"library\"\nstage = []\ncheck = []\n").unwrap();
+        let meta: Meta =
+            toml::from_str("title = \"t\"\nchapter = \"c.md\"\nkind = \"library\"\nstage = []\ncheck = []\n").unwrap();
         Kit {
             root: "/kit".into(),
             target_dir: "/kit/target".into(),
@@ -260,13 +320,21 @@ mod tests {
                     variants: Vec::new(),
                 })
                 .collect(),
+            broken: Vec::new(),
         }
     }
 
     #[test]
     fn resolves_every_short_form() {
         let k = kit(&["01-bind", "02-proxy", "03-pool", "10-cache"]);
-        for (typed, id) in [("03-pool", "03-pool"), ("03", "03-pool"), ("3", "03-pool"), ("pool", "03-pool"), ("10", "10-cache"), ("exercises/02-proxy/", "02-proxy")] {
+        for (typed, id) in [
+            ("03-pool", "03-pool"),
+            ("03", "03-pool"),
+            ("3", "03-pool"),
+            ("pool", "03-pool"),
+            ("10", "10-cache"),
+            ("exercises/02-proxy/", "02-proxy"),
+        ] {
             assert_eq!(k.resolve(typed).map(|e| e.id.as_str()), Ok(id), "{typed}");
         }
     }

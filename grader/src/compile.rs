@@ -25,9 +25,15 @@ pub struct Built {
 pub enum Outcome {
     Built(Built),
     /// The student's code does not compile: a failed `compile` check.
-    StudentError { summary: String, diagnostics: String },
+    StudentError {
+        summary: String,
+        diagnostics: String,
+    },
     /// The kit itself does not build: the grade is an error.
-    KitError { summary: String, diagnostics: String },
+    KitError {
+        summary: String,
+        diagnostics: String,
+    },
 }
 
 pub struct Options<'a> {
@@ -41,9 +47,17 @@ pub struct Options<'a> {
 pub fn build(kit: &Kit, ex: &Exercise, staged: &Staged, opts: Options<'_>) -> Result<Outcome> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let format = if opts.color { "json-diagnostic-rendered-ansi" } else { "json" };
+    // A library exercise is graded through the suite it is linked into:
+    // build just that (the subject's own demo binaries are not graded).
+    let targets: Vec<&str> = match ex.meta.kind {
+        Kind::Server => vec!["--workspace"],
+        Kind::Library => vec!["--package", &ex.suite_package],
+    };
     let mut child = Command::new(cargo)
         .current_dir(&staged.ws)
-        .args(["build", "--workspace", "--bins", "--message-format"])
+        .arg("build")
+        .args(&targets)
+        .args(["--bins", "--message-format"])
         .arg(format)
         .arg("--target-dir")
         .arg(&kit.target_dir)
@@ -84,7 +98,7 @@ pub fn build(kit: &Kit, ex: &Exercise, staged: &Staged, opts: Options<'_>) -> Re
         }
         match message? {
             Message::CompilerArtifact(a) => {
-                let is_bin = a.target.kind.iter().any(|k| *k == TargetKind::Bin);
+                let is_bin = a.target.kind.contains(&TargetKind::Bin);
                 if !is_bin {
                     continue;
                 }
@@ -97,7 +111,8 @@ pub fn build(kit: &Kit, ex: &Exercise, staged: &Staged, opts: Options<'_>) -> Re
             Message::CompilerMessage(m) => {
                 let is_error = matches!(
                     m.message.level,
-                    cargo_metadata::diagnostic::DiagnosticLevel::Error | cargo_metadata::diagnostic::DiagnosticLevel::Ice
+                    cargo_metadata::diagnostic::DiagnosticLevel::Error
+                        | cargo_metadata::diagnostic::DiagnosticLevel::Ice
                 );
                 if !is_error {
                     continue;
@@ -148,7 +163,10 @@ pub fn build(kit: &Kit, ex: &Exercise, staged: &Staged, opts: Options<'_>) -> Re
     }
     if !student_errors.is_empty() {
         let errors: Vec<String> = student_errors.into_iter().map(|(_, e)| e).collect();
-        return Ok(Outcome::StudentError { summary: message::suite_broken_against(&ex.id), diagnostics: shown(&errors) });
+        return Ok(Outcome::StudentError {
+            summary: message::suite_broken_against(&ex.id),
+            diagnostics: shown(&errors),
+        });
     }
     let diagnostics = if kit_errors.is_empty() { tail(&cargo_stderr, 40) } else { shown(&kit_errors) };
     Ok(Outcome::KitError { summary: message::kit_failed_to_build(&format!("suite for {}", ex.id)), diagnostics })
@@ -156,9 +174,17 @@ pub fn build(kit: &Kit, ex: &Exercise, staged: &Staged, opts: Options<'_>) -> Re
 
 /// Errors in the suite that mean the subject's public API is not the stub's.
 fn is_api_mismatch(msg: &str) -> bool {
-    ["cannot find", "unresolved import", "no method named", "no function or associated item", "mismatched types", "arguments to this", "expected"]
-        .iter()
-        .any(|p| msg.contains(p))
+    [
+        "cannot find",
+        "unresolved import",
+        "no method named",
+        "no function or associated item",
+        "mismatched types",
+        "arguments to this",
+        "expected",
+    ]
+    .iter()
+    .any(|p| msg.contains(p))
 }
 
 /// Compiler messages name staged paths (`subject/src/main.rs`); show the

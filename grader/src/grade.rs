@@ -17,6 +17,8 @@ use crate::stage::{self, Source};
 /// untouched stub that compiles still scores 0.
 pub const COMPILE: &str = "compile";
 pub const BUILD_STAGE: &str = "build";
+/// A synthetic failed check added when the subject modified the kit.
+pub const TAMPER: &str = "integrity";
 
 pub struct GradeOptions<'a> {
     pub seed: u64,
@@ -41,7 +43,11 @@ pub fn grade(kit: &Kit, ex: &Exercise, source: &Source, opts: GradeOptions<'_>) 
     let _lock = lock_staging(kit, ex)?;
     let staged = stage::prepare(kit, ex, &files)?;
     let mut suite = None;
-    let built = compile::build(kit, ex, &staged, Options { color: opts.color, shown_as: &shown_as, progress: opts.progress })?;
+    let built =
+        compile::build(kit, ex, &staged, Options { color: opts.color, shown_as: &shown_as, progress: opts.progress })?;
+    if crate::sandbox::interrupted() {
+        anyhow::bail!(crate::message::interrupted());
+    }
     match built {
         compile::Outcome::StudentError { summary, diagnostics } => {
             let mut v = Verdict::new(COMPILE, CheckState::Fail, summary);
@@ -57,10 +63,17 @@ pub fn grade(kit: &Kit, ex: &Exercise, source: &Source, opts: GradeOptions<'_>) 
         }
         compile::Outcome::Built(b) => {
             verdicts.push(Verdict::new(COMPILE, CheckState::Pass, String::new()));
-            let snapshots = ex.suite_dir.join("snapshots");
+            // The suite reads a private copy of the snapshots, so a subject
+            // that writes into the kit cannot change its own grade; the kit's
+            // files are compared afterwards and restored if touched.
+            let kit_snapshots = ex.suite_dir.join("snapshots");
+            let guard = SnapshotGuard::take(&kit_snapshots)?;
+            let snapshots = guard.copy.path().to_path_buf();
+            let subject_src = staged.ws.join(stage::SUBJECT).join("src");
             let run_opts = RunOptions {
                 suite: &b.suite,
                 subject: b.subject.as_deref(),
+                subject_src: Some(&subject_src),
                 seed: opts.seed,
                 exercise_dir: &ex.dir,
                 snapshots: &snapshots,
@@ -69,6 +82,13 @@ pub fn grade(kit: &Kit, ex: &Exercise, source: &Source, opts: GradeOptions<'_>) 
             };
             verdicts.extend(run::run(ex, &run_opts)?);
             suite = Some(b.suite.clone());
+            if let Some(touched) = guard.restore_if_changed()? {
+                verdicts.push(Verdict::new(
+                    TAMPER,
+                    CheckState::Fail,
+                    format!("the program changed the kit's own files during the grade ({touched}); they were restored and this grade cannot pass"),
+                ));
+            }
         }
     }
     // Panic messages and compiler notes name staged files; show the student's.
@@ -86,18 +106,31 @@ pub fn grade(kit: &Kit, ex: &Exercise, source: &Source, opts: GradeOptions<'_>) 
 fn lock_staging(kit: &Kit, ex: &Exercise) -> Result<std::fs::File> {
     let dir = kit.target_dir.join("grade").join("ws");
     std::fs::create_dir_all(&dir)?;
-    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(format!("{}.lock", ex.id)))?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(format!("{}.lock", ex.id)))?;
     file.lock()?;
     Ok(file)
 }
 
-fn assemble(ex: &Exercise, shown_as: &std::path::Path, seed: u64, mut verdicts: Vec<Verdict>, started: Instant, suite: Option<PathBuf>) -> Grade {
+fn assemble(
+    ex: &Exercise,
+    shown_as: &std::path::Path,
+    seed: u64,
+    mut verdicts: Vec<Verdict>,
+    started: Instant,
+    suite: Option<PathBuf>,
+) -> Grade {
     let mut checks = Vec::new();
-    let mut take = |id: &str| -> Verdict {
-        match verdicts.iter().position(|v| v.id == id) {
-            Some(i) => verdicts.remove(i),
-            None => Verdict::new(id, CheckState::Error, crate::message::missing_report(id)),
-        }
+    let verdicts = std::cell::RefCell::new(std::mem::take(&mut verdicts));
+    let take_if = |id: &str| -> Option<Verdict> {
+        let mut v = verdicts.borrow_mut();
+        v.iter().position(|x| x.id == id).map(|i| v.remove(i))
+    };
+    let take = |id: &str| -> Verdict {
+        take_if(id).unwrap_or_else(|| Verdict::new(id, CheckState::Error, crate::message::missing_report(id)))
     };
     let compile = take(COMPILE);
     let compile_state = compile.state;
@@ -110,13 +143,29 @@ fn assemble(ex: &Exercise, shown_as: &std::path::Path, seed: u64, mut verdicts: 
         max_points: 0,
         outcome: compile.outcome,
     });
+    let tampered = take_if(TAMPER);
+    if let Some(t) = &tampered {
+        checks.push(CheckResult {
+            id: TAMPER.into(),
+            stage: BUILD_STAGE.into(),
+            title: "the kit's files are left alone".into(),
+            state: t.state,
+            points: 0,
+            max_points: 0,
+            outcome: t.outcome.clone(),
+        });
+    }
     for c in &ex.meta.checks {
         let v = if compile_state == CheckState::Error {
-            Verdict { id: c.id.clone(), state: CheckState::Skipped, outcome: Outcome { message: "not run: the build could not be graded".into(), ..Outcome::default() } }
+            Verdict {
+                id: c.id.clone(),
+                state: CheckState::Skipped,
+                outcome: Outcome { message: "not run: the build could not be graded".into(), ..Outcome::default() },
+            }
         } else {
             take(&c.id)
         };
-        let points = if v.state == CheckState::Pass { c.points } else { 0 };
+        let points = if v.state == CheckState::Pass && tampered.is_none() { c.points } else { 0 };
         checks.push(CheckResult {
             id: c.id.clone(),
             stage: c.stage.clone(),
@@ -131,7 +180,7 @@ fn assemble(ex: &Exercise, shown_as: &std::path::Path, seed: u64, mut verdicts: 
         id: BUILD_STAGE.into(),
         title: "Build".into(),
         advice: "Fix the first compiler error shown; later errors often follow from it.".into(),
-        state: compile_state,
+        state: if tampered.is_some() { CheckState::Fail } else { compile_state },
     }];
     for s in &ex.meta.stages {
         let states: Vec<CheckState> = checks.iter().filter(|c| c.stage == s.id).map(|c| c.state).collect();
@@ -168,5 +217,50 @@ fn assemble(ex: &Exercise, shown_as: &std::path::Path, seed: u64, mut verdicts: 
         stages,
         checks,
         suite,
+    }
+}
+
+/// A copy of the kit's snapshots taken before a run.
+struct SnapshotGuard {
+    kit: PathBuf,
+    before: stage::SourceFiles,
+    copy: tempfile::TempDir,
+}
+
+impl SnapshotGuard {
+    fn take(kit: &std::path::Path) -> Result<SnapshotGuard> {
+        let before = if kit.is_dir() { stage::read_tree(kit)? } else { stage::SourceFiles::new() };
+        let copy = tempfile::Builder::new().prefix("cargo-grade-snapshots-").tempdir()?;
+        for (p, bytes) in &before {
+            let path = copy.path().join(p);
+            std::fs::create_dir_all(path.parent().expect("has a parent"))?;
+            std::fs::write(path, bytes)?;
+        }
+        Ok(SnapshotGuard { kit: kit.to_path_buf(), before, copy })
+    }
+
+    /// Put the kit's snapshots back if the run changed them; say which.
+    fn restore_if_changed(&self) -> Result<Option<String>> {
+        let after = if self.kit.is_dir() { stage::read_tree(&self.kit)? } else { stage::SourceFiles::new() };
+        if after == self.before {
+            return Ok(None);
+        }
+        let changed: Vec<String> = after
+            .keys()
+            .chain(self.before.keys())
+            .filter(|p| after.get(*p) != self.before.get(*p))
+            .map(|p| p.display().to_string())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        for p in after.keys() {
+            if !self.before.contains_key(p) {
+                let _ = std::fs::remove_file(self.kit.join(p));
+            }
+        }
+        for (p, bytes) in &self.before {
+            std::fs::write(self.kit.join(p), bytes)?;
+        }
+        Ok(Some(format!("snapshots {}", changed.join(", "))))
     }
 }

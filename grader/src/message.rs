@@ -11,7 +11,10 @@ pub fn not_in_kit(detail: &str) -> String {
 }
 
 pub fn missing_metadata(id: &str, path: &Path) -> String {
-    format!("exercise {id} has no metadata file {}; every exercise needs one (see docs/src/instructors.md)", path.display())
+    format!(
+        "exercise {id} has no metadata file {}; every exercise needs one (see docs/src/instructors.md)",
+        path.display()
+    )
 }
 
 pub fn bad_toml(path: &Path, e: &toml::de::Error) -> String {
@@ -74,4 +77,12 @@ pub fn gated(stage: &str) -> String {
 
 pub fn protocol_version(found: u32, expected: u32) -> String {
     format!("the suite speaks result protocol v{found}, the grader v{expected}: rebuild the kit (`cargo build`)")
+}
+
+pub fn broken_exercise(id: &str, why: &str) -> String {
+    format!("exercise {id} cannot be graded: {why}")
+}
+
+pub fn interrupted() -> String {
+    "interrupted: every process the grade started was stopped".to_string()
 }

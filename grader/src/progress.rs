@@ -14,6 +14,9 @@ use crate::result::{Grade, Status};
 pub struct Progress {
     pub version: u32,
     pub exercises: BTreeMap<String, Entry>,
+    /// How many hints of each stage the student has asked for, per exercise.
+    #[serde(default)]
+    pub hints: BTreeMap<String, BTreeMap<String, usize>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -25,6 +28,10 @@ pub struct Entry {
     pub stage: Option<String>,
     /// Seconds since the Unix epoch.
     pub graded_at: u64,
+    /// A fingerprint of the graded `src/`: when the files change, the
+    /// recorded verdict is stale until the next grade.
+    #[serde(default)]
+    pub source: u64,
 }
 
 pub fn path(root: &Path) -> PathBuf {
@@ -38,8 +45,9 @@ impl Progress {
         std::fs::read(path(root)).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
     }
 
-    pub fn record(&mut self, g: &Grade) {
-        let graded_at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    pub fn record(&mut self, g: &Grade, source: u64) {
+        let graded_at =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         self.exercises.insert(
             g.exercise.clone(),
             Entry {
@@ -48,6 +56,7 @@ impl Progress {
                 max_score: g.max_score,
                 stage: g.first_failing_stage().map(|s| s.id.clone()),
                 graded_at,
+                source,
             },
         );
     }
@@ -72,4 +81,23 @@ impl<'de> Deserialize<'de> for Status {
             _ => Ok(Status::Error),
         }
     }
+}
+
+/// A stable fingerprint of a set of source files (FNV-1a over paths and
+/// contents): it only has to notice a change, not resist an adversary.
+pub fn fingerprint(files: &crate::stage::SourceFiles) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        h ^= 0xff;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    };
+    for (p, bytes) in files {
+        eat(p.to_string_lossy().as_bytes());
+        eat(bytes);
+    }
+    h
 }

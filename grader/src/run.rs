@@ -24,6 +24,8 @@ const SUITE_OUTPUT_CAP: usize = 64 * 1024;
 pub struct RunOptions<'a> {
     pub suite: &'a Path,
     pub subject: Option<&'a Path>,
+    /// The staged copy of the subject's `src/`.
+    pub subject_src: Option<&'a Path>,
     pub seed: u64,
     /// The kit's exercise folder and snapshots (trusted copies).
     pub exercise_dir: &'a Path,
@@ -39,7 +41,8 @@ pub fn run(ex: &Exercise, opts: &RunOptions<'_>) -> Result<Vec<Verdict>> {
     let started = Instant::now();
     let run_limit = Duration::from_secs(ex.meta.run_timeout);
     let check_limit = Duration::from_secs(opts.check_timeout.unwrap_or(ex.meta.check_timeout));
-    let scratch = tempdir()?;
+    let scratch = tempfile::Builder::new().prefix("cargo-grade-run-").tempdir()?;
+    let scratch = scratch.path();
     let mut verdicts: Vec<Verdict> = Vec::new();
     let mut blocked_by: Option<String> = None;
 
@@ -52,10 +55,15 @@ pub fn run(ex: &Exercise, opts: &RunOptions<'_>) -> Result<Vec<Verdict>> {
         let mut pending = ids.clone();
         let mut attempts = 0;
         while !pending.is_empty() {
+            if crate::sandbox::interrupted() {
+                anyhow::bail!(message::interrupted());
+            }
             attempts += 1;
             if started.elapsed() >= run_limit || attempts > ids.len() + 1 {
                 verdicts.extend(
-                    pending.drain(..).map(|id| Verdict::new(&id, CheckState::Error, message::run_out_of_time(ex.meta.run_timeout))),
+                    pending
+                        .drain(..)
+                        .map(|id| Verdict::new(&id, CheckState::Error, message::run_out_of_time(ex.meta.run_timeout))),
                 );
                 break;
             }
@@ -75,7 +83,6 @@ pub fn run(ex: &Exercise, opts: &RunOptions<'_>) -> Result<Vec<Verdict>> {
             blocked_by = Some(stage.id.clone());
         }
     }
-    let _ = std::fs::remove_dir_all(&scratch);
     Ok(verdicts)
 }
 
@@ -95,7 +102,7 @@ impl Round {
         // The suite (and, for library exercises, the student's code linked
         // into it) sees only what it needs: nothing else reveals the grader.
         cmd.env_clear();
-        for key in ["PATH", "HOME", "LANG", "TZ"] {
+        for key in ["PATH", "HOME", "LANG", "TZ", env::REQUIRE_TOOLS] {
             if let Some(v) = std::env::var_os(key) {
                 cmd.env(key, v);
             }
@@ -110,8 +117,14 @@ impl Round {
         if let Some(s) = opts.subject {
             cmd.env(env::SUBJECT, s);
         }
+        if let Some(s) = opts.subject_src {
+            cmd.env(env::SUBJECT_SRC, s);
+        }
         if let Some(b) = opts.bless {
-            cmd.env(env::BLESS, b).env("INSTA_UPDATE", "always").env("INSTA_WORKSPACE_ROOT", b).env("INSTA_FORCE_PASS", "0");
+            cmd.env(env::BLESS, b)
+                .env("INSTA_UPDATE", "always")
+                .env("INSTA_WORKSPACE_ROOT", b)
+                .env("INSTA_FORCE_PASS", "0");
         }
         use std::os::unix::process::CommandExt;
         let mut child = cmd
@@ -123,9 +136,12 @@ impl Round {
             .with_context(|| format!("could not start the suite {}", opts.suite.display()))?;
         let pgid = child.id() as i32;
         let output = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        for stream in [child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>), child.stderr.take().map(|s| Box::new(s) as _)]
-            .into_iter()
-            .flatten()
+        for stream in [
+            child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
+            child.stderr.take().map(|s| Box::new(s) as _),
+        ]
+        .into_iter()
+        .flatten()
         {
             let out = output.clone();
             std::thread::spawn(move || capped_copy(stream, &out));
@@ -176,7 +192,7 @@ impl Round {
                 break;
             }
             let timed_out = current.as_ref().is_some_and(|(_, t)| t.elapsed() > check_limit + GRACE);
-            if timed_out || began.elapsed() > run_left {
+            if timed_out || began.elapsed() > run_left || crate::sandbox::interrupted() {
                 break;
             }
             std::thread::sleep(POLL);
@@ -231,16 +247,6 @@ fn capped_copy(mut from: Box<dyn Read + Send>, into: &std::sync::Mutex<Vec<u8>>)
             }
         }
     }
-}
-
-fn tempdir() -> Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("cargo-grade-{}-{}", std::process::id(), fastish_nonce()));
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    Ok(dir)
-}
-
-fn fastish_nonce() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
 }
 
 impl Verdict {
@@ -298,6 +304,7 @@ mod tests {
         let opts = RunOptions {
             suite: &suite,
             subject: None,
+            subject_src: None,
             seed: 1,
             exercise_dir: dir.path(),
             snapshots: dir.path(),
@@ -311,14 +318,17 @@ mod tests {
 
     fn alive(needle: &str) -> bool {
         std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
-            std::fs::read(e.path().join("cmdline")).is_ok_and(|c| String::from_utf8_lossy(&c).replace('\0', " ").contains(needle))
+            std::fs::read(e.path().join("cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).replace('\0', " ").contains(needle))
         })
     }
 
     #[test]
     fn a_hanging_check_is_failed_by_the_watchdog_and_its_processes_killed() {
         let marker = format!("{}.5", 7000 + std::process::id() % 1000);
-        let body = format!("say \"{{\\\"event\\\":\\\"start\\\",\\\"check\\\":\\\"$first\\\"}}\"\nsleep {marker} &\nsleep {marker}");
+        let body = format!(
+            "say \"{{\\\"event\\\":\\\"start\\\",\\\"check\\\":\\\"$first\\\"}}\"\nsleep {marker} &\nsleep {marker}"
+        );
         let (v, took) = run_fake(&["hangs"], &body);
         assert_eq!(v.len(), 1);
         assert_eq!(v[0].state, CheckState::Fail);

@@ -128,7 +128,9 @@ mod tests {
     fn names_are_validated() {
         assert_eq!(parse_id("06-demo").unwrap(), ("06", "demo"));
         assert_eq!(parse_id("12-rate-limit").unwrap(), ("12", "rate-limit"));
-        for bad in ["6-demo", "006-demo", "00-demo", "06_demo", "06-Demo", "06-", "06-9lives", "demo", "06-a--b", "06-a-"] {
+        for bad in
+            ["6-demo", "006-demo", "00-demo", "06_demo", "06-Demo", "06-", "06-9lives", "demo", "06-a--b", "06-a-"]
+        {
             assert!(parse_id(bad).is_err(), "{bad} accepted");
         }
     }

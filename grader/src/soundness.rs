@@ -48,8 +48,13 @@ pub fn check(kit: &Kit, ex: &Exercise, seed: u64, progress: &mut dyn FnMut(&str)
         .filter(|c| !matches!(c.state, CheckState::Pass | CheckState::Unavailable))
         .map(|c| format!("{} ({})", c.id, c.outcome.message))
         .collect();
-    let unavailable: Vec<&str> = reference.checks.iter().filter(|c| c.state == CheckState::Unavailable).map(|c| c.id.as_str()).collect();
-    let mut detail = if failing.is_empty() { format!("{}/{} checks", reference.passed(), reference.checks.len()) } else { failing.join("; ") };
+    let unavailable: Vec<&str> =
+        reference.checks.iter().filter(|c| c.state == CheckState::Unavailable).map(|c| c.id.as_str()).collect();
+    let mut detail = if failing.is_empty() {
+        format!("{}/{} checks", reference.passed(), reference.checks.len())
+    } else {
+        failing.join("; ")
+    };
     if let Some(c) = reference.checks.iter().find(|c| c.state == CheckState::Unavailable) {
         // A missing tool (a browser, nginx) is said, not hidden: those
         // checks did not run on this machine.
@@ -75,14 +80,12 @@ pub fn check(kit: &Kit, ex: &Exercise, seed: u64, progress: &mut dyn FnMut(&str)
 
     for v in &ex.variants {
         let g = run(Source::Variant(v.clone()), None, progress)?;
-        let failed: Vec<&str> = g.checks.iter().filter(|c| c.state == CheckState::Fail).map(|c| c.id.as_str()).collect();
-        let not_run: Vec<&str> = g.checks.iter().filter(|c| c.state == CheckState::Unavailable).map(|c| c.id.as_str()).collect();
-        let missed: Vec<&str> = v
-            .caught_by
-            .iter()
-            .map(String::as_str)
-            .filter(|id| !failed.contains(id) && !not_run.contains(id))
-            .collect();
+        let failed: Vec<&str> =
+            g.checks.iter().filter(|c| c.state == CheckState::Fail).map(|c| c.id.as_str()).collect();
+        let not_run: Vec<&str> =
+            g.checks.iter().filter(|c| c.state == CheckState::Unavailable).map(|c| c.id.as_str()).collect();
+        let missed: Vec<&str> =
+            v.caught_by.iter().map(String::as_str).filter(|id| !failed.contains(id) && !not_run.contains(id)).collect();
         let skipped: Vec<&str> = v.caught_by.iter().map(String::as_str).filter(|id| not_run.contains(id)).collect();
         let caught: Vec<&str> = v.caught_by.iter().map(String::as_str).filter(|id| failed.contains(id)).collect();
         let ok = missed.is_empty() && !caught.is_empty() && !failed.is_empty();
@@ -95,7 +98,11 @@ pub fn check(kit: &Kit, ex: &Exercise, seed: u64, progress: &mut dyn FnMut(&str)
         } else if g.checks.iter().any(|c| c.state == CheckState::Error) {
             format!("could not be graded: {}", g.first_failure().map(|c| c.outcome.message.as_str()).unwrap_or("?"))
         } else {
-            format!("NOT caught by {} (failed instead: {})", missed.join(", "), if failed.is_empty() { "nothing".into() } else { failed.join(", ") })
+            format!(
+                "NOT caught by {} (failed instead: {})",
+                missed.join(", "),
+                if failed.is_empty() { "nothing".into() } else { failed.join(", ") }
+            )
         };
         rows.push(Row { what: format!("variant {}", v.name), ok, detail });
     }
@@ -108,7 +115,8 @@ pub fn check(kit: &Kit, ex: &Exercise, seed: u64, progress: &mut dyn FnMut(&str)
     let _ = std::fs::remove_dir_all(&scratch);
     rows.push(Row {
         what: "snapshots current".into(),
-        ok: changes.is_empty() && !blessed.checks.iter().any(|c| matches!(c.state, CheckState::Fail | CheckState::Error)),
+        ok: changes.is_empty()
+            && !blessed.checks.iter().any(|c| matches!(c.state, CheckState::Fail | CheckState::Error)),
         detail: if changes.is_empty() {
             "the reference reproduces every snapshot".into()
         } else {
@@ -143,7 +151,13 @@ fn status_word(s: Status) -> &'static str {
     }
 }
 
-fn grade_files(kit: &Kit, ex: &Exercise, files: SourceFiles, seed: u64, progress: &mut dyn FnMut(&str)) -> Result<Grade> {
+fn grade_files(
+    kit: &Kit,
+    ex: &Exercise,
+    files: SourceFiles,
+    seed: u64,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Grade> {
     // Write the committed stub to a scratch checkout and grade it as a submission.
     let root = std::env::temp_dir().join(format!("cargo-grade-stub-{}-{}", std::process::id(), ex.id));
     let src = root.join("exercises").join(&ex.id).join("src");
@@ -153,7 +167,12 @@ fn grade_files(kit: &Kit, ex: &Exercise, files: SourceFiles, seed: u64, progress
         std::fs::create_dir_all(path.parent().expect("parent"))?;
         std::fs::write(path, bytes)?;
     }
-    let g = grade::grade(kit, ex, &Source::Submission(root.clone()), GradeOptions { seed, color: false, bless: None, check_timeout: None, progress });
+    let g = grade::grade(
+        kit,
+        ex,
+        &Source::Submission(root.clone()),
+        GradeOptions { seed, color: false, bless: None, check_timeout: None, progress },
+    );
     let _ = std::fs::remove_dir_all(&root);
     g
 }
@@ -163,7 +182,11 @@ fn grade_files(kit: &Kit, ex: &Exercise, files: SourceFiles, seed: u64, progress
 fn committed_stub(kit: &Kit, ex: &Exercise) -> Option<SourceFiles> {
     let rel = ex.dir.join("src");
     let rel = rel.strip_prefix(&kit.root).ok()?.to_string_lossy().into_owned();
-    let out = Command::new("git").current_dir(&kit.root).args(["ls-tree", "-r", "--name-only", "HEAD", "--", &rel]).output().ok()?;
+    let out = Command::new("git")
+        .current_dir(&kit.root)
+        .args(["ls-tree", "-r", "--name-only", "HEAD", "--", &rel])
+        .output()
+        .ok()?;
     if !out.status.success() {
         return None;
     }
@@ -184,7 +207,8 @@ fn committed_stub(kit: &Kit, ex: &Exercise) -> Option<SourceFiles> {
 
 /// The suite's own list of checks (`--list`).
 fn list_checks(suite: &Path) -> Result<Vec<String>> {
-    let out = Command::new(suite).arg("--list").output().with_context(|| format!("cannot run {} --list", suite.display()))?;
+    let out =
+        Command::new(suite).arg("--list").output().with_context(|| format!("cannot run {} --list", suite.display()))?;
     if !out.status.success() {
         bail!("{} --list failed: {}", suite.display(), String::from_utf8_lossy(&out.stderr));
     }
@@ -247,7 +271,13 @@ pub fn snapshot_changes(kit_dir: &Path, fresh_dir: &Path) -> Result<Vec<Change>>
 /// staged build is machine-specific; name the suite instead.
 fn stable_header(snap: &str, ex: &Exercise) -> String {
     snap.lines()
-        .map(|l| if l.starts_with("source:") { format!("source: grader/suites/{}/src/main.rs", ex.id) } else { l.to_string() })
+        .map(|l| {
+            if l.starts_with("source:") {
+                format!("source: grader/suites/{}/src/main.rs", ex.id)
+            } else {
+                l.to_string()
+            }
+        })
         .collect::<Vec<_>>()
         .join("\n")
         + "\n"
@@ -265,7 +295,12 @@ pub fn bless(kit: &Kit, ex: &Exercise, seed: u64, progress: &mut dyn FnMut(&str)
     let scratch = std::env::temp_dir().join(format!("cargo-grade-bless-{}-{}", std::process::id(), ex.id));
     let _ = std::fs::remove_dir_all(&scratch);
     std::fs::create_dir_all(&scratch)?;
-    let g = grade::grade(kit, ex, &Source::Reference, GradeOptions { seed, color: false, bless: Some(scratch.clone()), check_timeout: None, progress })?;
+    let g = grade::grade(
+        kit,
+        ex,
+        &Source::Reference,
+        GradeOptions { seed, color: false, bless: Some(scratch.clone()), check_timeout: None, progress },
+    )?;
     if g.checks.iter().any(|c| matches!(c.state, CheckState::Fail | CheckState::Error | CheckState::Skipped)) {
         let _ = std::fs::remove_dir_all(&scratch);
         return Ok((g, Vec::new()));

@@ -57,9 +57,9 @@ impl Source {
                 let mut files = read_tree(&ex.solution_dir.join("src"))?;
                 for edit in &v.edits {
                     let rel = edit.file.strip_prefix("src/").unwrap_or(&edit.file);
-                    let text = files
-                        .get_mut(Path::new(rel))
-                        .ok_or_else(|| anyhow!("variant `{}` edits {}, which the reference does not have", v.name, edit.file))?;
+                    let text = files.get_mut(Path::new(rel)).ok_or_else(|| {
+                        anyhow!("variant `{}` edits {}, which the reference does not have", v.name, edit.file)
+                    })?;
                     let s = String::from_utf8_lossy(text).into_owned();
                     let count = s.matches(&edit.find).count();
                     if count != 1 {
@@ -180,7 +180,8 @@ fn root_manifest(kit: &Kit) -> Result<String> {
 /// become absolute, except one on the exercise, which becomes the subject.
 fn rewrite_manifest(dir: &Path, bytes: &[u8], exercise: Option<&Path>) -> Result<toml::Table> {
     let text = String::from_utf8_lossy(bytes);
-    let mut manifest: toml::Table = toml::from_str(&text).with_context(|| format!("{}/Cargo.toml is not valid TOML", dir.display()))?;
+    let mut manifest: toml::Table =
+        toml::from_str(&text).with_context(|| format!("{}/Cargo.toml is not valid TOML", dir.display()))?;
     if let Some(toml::Value::Table(pkg)) = manifest.get_mut("package") {
         pkg.remove("workspace");
         // Build scripts are never part of a grade.
@@ -207,7 +208,9 @@ pub fn suite_bin_name(ex: &Exercise) -> String {
 
 fn rename_bin(manifest: &mut toml::Table, old: &str, new: &str, default_path: &str) {
     let bins = manifest.entry("bin").or_insert_with(|| toml::Value::Array(Vec::new()));
-    let toml::Value::Array(bins) = bins else { return };
+    let toml::Value::Array(bins) = bins else {
+        return;
+    };
     for b in bins.iter_mut() {
         if let toml::Value::Table(t) = b {
             if t.get("name").and_then(|n| n.as_str()) == Some(old) {
@@ -224,8 +227,12 @@ fn rename_bin(manifest: &mut toml::Table, old: &str, new: &str, default_path: &s
 
 fn absolutise(deps: &mut toml::Table, base: &Path, exercise: Option<&Path>) {
     for (_, dep) in deps.iter_mut() {
-        let toml::Value::Table(spec) = dep else { continue };
-        let Some(toml::Value::String(p)) = spec.get("path") else { continue };
+        let toml::Value::Table(spec) = dep else {
+            continue;
+        };
+        let Some(toml::Value::String(p)) = spec.get("path") else {
+            continue;
+        };
         let abs = normalise(&base.join(p));
         let new = match exercise {
             Some(ex) if normalise(ex) == abs => format!("../{SUBJECT}"),

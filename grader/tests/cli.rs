@@ -71,7 +71,11 @@ fn run_as_an_installed_cargo_subcommand() {
 #[test]
 fn outside_the_kit_says_where_to_run() {
     let dir = tempfile::tempdir().unwrap();
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-grade")).current_dir(dir.path()).arg("01-bind").output().unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-grade"))
+        .current_dir(dir.path())
+        .arg("01-bind")
+        .output()
+        .unwrap();
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("from inside the kit"), "{}", stderr(&o));
 }

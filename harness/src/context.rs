@@ -17,6 +17,7 @@ pub struct Ctx {
 #[derive(Debug, Clone)]
 pub(crate) struct Paths {
     pub subject: Option<PathBuf>,
+    pub subject_src: Option<PathBuf>,
     pub exercise_dir: PathBuf,
     pub snapshots: PathBuf,
     pub bless: Option<PathBuf>,
@@ -51,10 +52,13 @@ impl Ctx {
 
     /// The subject binary (server exercises).
     pub fn subject(&self) -> &Path {
-        self.paths
-            .subject
-            .as_deref()
-            .expect("this suite was started without a subject binary (GRADE_SUBJECT)")
+        self.paths.subject.as_deref().expect("this suite was started without a subject binary (GRADE_SUBJECT)")
+    }
+
+    /// The graded subject's `src/` (when run by the grader): files a student
+    /// writes besides code, such as a rule file, are read from here.
+    pub fn subject_src(&self) -> Option<&Path> {
+        self.paths.subject_src.as_deref()
     }
 
     /// The kit's own copy of the exercise folder (fixtures such as `public/`).

@@ -5,18 +5,23 @@ use crate::http::Exchange;
 /// Why a check failed: a message plus the evidence a student needs.
 #[derive(Debug, Clone, Default)]
 pub struct Failure {
-    outcome: Outcome,
+    // Boxed: checks return Result<(), Failure>, which stays small this way.
+    outcome: Box<Outcome>,
 }
 
 impl Failure {
     pub fn new(message: impl Into<String>) -> Self {
-        Failure { outcome: Outcome { status: Some(Status::Fail), message: message.into(), ..Outcome::default() } }
+        Failure { outcome: Box::new(Outcome { status: Some(Status::Fail), message: message.into(), ..Outcome::default() }) }
     }
 
     /// The check cannot run on this machine (a missing tool): reported as
     /// skipped, never as passed. Say what to install.
     pub fn skip(message: impl Into<String>) -> Self {
-        Failure { outcome: Outcome { status: Some(Status::Skip), message: message.into(), ..Outcome::default() } }
+        let message = message.into();
+        if std::env::var_os(grade_protocol::env::REQUIRE_TOOLS).is_some() {
+            return Failure::new(format!("a required tool is missing ({} is set): {message}", grade_protocol::env::REQUIRE_TOOLS));
+        }
+        Failure { outcome: Box::new(Outcome { status: Some(Status::Skip), message, ..Outcome::default() }) }
     }
 
     /// Attach the request that showed the problem and what came back.
@@ -50,7 +55,7 @@ impl Failure {
     }
 
     pub(crate) fn into_outcome(self) -> Outcome {
-        self.outcome
+        *self.outcome
     }
 }
 

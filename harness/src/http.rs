@@ -253,7 +253,10 @@ impl Client {
         let body = resp
             .bytes()
             .await
-            .map_err(|e| Failure::new(format!("reading the body of {} {} failed: {e}", request.method, request.path)).with_request(curl))?
+            .map_err(|e| {
+                Failure::new(format!("reading the body of {} {} failed: {e}", request.method, request.path))
+                    .with_request(curl)
+            })?
             .to_vec();
         Ok(Exchange {
             addr: self.addr,
@@ -271,7 +274,8 @@ impl Client {
     /// `Connection: close`, and read until the server closes.
     pub async fn send_raw(&self, request: Request) -> Result<Exchange, Failure> {
         let curl = curl(self.addr, &request);
-        let mut wire = format!("{} {} HTTP/1.1\r\nhost: {}\r\nconnection: close\r\n", request.method, request.path, self.addr);
+        let mut wire =
+            format!("{} {} HTTP/1.1\r\nhost: {}\r\nconnection: close\r\n", request.method, request.path, self.addr);
         for (k, v) in &request.headers {
             wire.push_str(&format!("{k}: {v}\r\n"));
         }
@@ -290,7 +294,9 @@ impl Client {
         };
         let bytes = match tokio::time::timeout(self.timeout, io).await {
             Ok(Ok(b)) => b,
-            Ok(Err(e)) => return Err(Failure::new(format!("{} {}: {e}", request.method, request.path)).with_request(curl)),
+            Ok(Err(e)) => {
+                return Err(Failure::new(format!("{} {}: {e}", request.method, request.path)).with_request(curl))
+            }
             Err(_) => {
                 return Err(Failure::new(format!(
                     "{} {}: no complete response within {} s",
@@ -327,4 +333,63 @@ fn parse_response(bytes: &[u8]) -> Option<Response> {
         headers,
         body: bytes[head_len..].to_vec(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exchange(path: &str, body: &str) -> Exchange {
+        Exchange {
+            addr: "127.0.0.1:45678".parse().unwrap(),
+            request: Request::new("POST", path).json(&serde_json::json!({"name": "Zed Qux"})),
+            response: Response {
+                status: 201,
+                reason: "Created".into(),
+                headers: vec![
+                    ("content-type".into(), "application/json; charset=utf-8".into()),
+                    ("date".into(), "Sat, 21 Nov 2026 21:00:00 GMT".into()),
+                    ("location".into(), "/users/3".into()),
+                ],
+                body: body.as_bytes().to_vec(),
+            },
+        }
+    }
+
+    #[test]
+    fn transcripts_drop_noise_and_canonicalise_json() {
+        let ex = exchange("/users", r#"{"name":"Zed Qux","id":3}"#);
+        let t = ex.transcript(&["content-type", "location"], &[("Zed Qux", "[name]")]);
+        assert_eq!(
+            t,
+            "> POST /users\n> content-type: application/json\n>\n> {\"name\":\"[name]\"}\n\n< 201\n< content-type: application/json\n< location: /users/3\n<\n< {\n<   \"id\": 3,\n<   \"name\": \"[name]\"\n< }\n"
+        );
+        assert!(!t.contains("date"), "unrequested headers never reach a snapshot");
+    }
+
+    #[test]
+    fn the_port_never_reaches_a_transcript() {
+        let ex = exchange("/x", "seen on 127.0.0.1:45678");
+        assert!(ex.transcript(&[], &[]).contains("127.0.0.1:[port]"));
+    }
+
+    #[test]
+    fn curl_commands_are_paste_safe() {
+        let mut ex = exchange("/../a b", "");
+        ex.request.headers.push(("x-quote".into(), "it's".into()));
+        let c = ex.curl();
+        assert!(c.starts_with("curl -i -X POST --path-as-is"), "{c}");
+        assert!(c.contains(r#"-H 'x-quote: it'\''s'"#), "{c}");
+        assert!(c.ends_with("'http://127.0.0.1:45678/../a b'"), "{c}");
+    }
+
+    #[test]
+    fn raw_responses_are_parsed() {
+        let r = parse_response(b"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n\r\n{\"error\":\"x\"}").unwrap();
+        assert_eq!(r.status, 404);
+        assert_eq!(r.media_type().as_deref(), Some("application/json"));
+        assert_eq!(r.json().unwrap()["error"], "x");
+        assert!(parse_response(b"HTTP/1.1 200 OK\r\nContent-").is_none());
+        assert!(parse_response(b"garbage").is_none());
+    }
 }

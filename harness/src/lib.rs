@@ -7,6 +7,7 @@
 //! on failure, like `cargo test`.
 
 pub mod context;
+pub mod db;
 pub mod failure;
 pub mod http;
 pub mod process;

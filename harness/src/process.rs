@@ -77,9 +77,7 @@ impl Proc {
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(true);
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| Failure::new(format!("could not start {}: {e}", bin.display())))?;
+        let mut child = cmd.spawn().map_err(|e| Failure::new(format!("could not start {}: {e}", bin.display())))?;
         let pgid = child.id().map(|id| id as i32).unwrap_or(0);
         cx.report_process(pgid);
         let (tx, lines) = watch::channel(Vec::new());
@@ -143,9 +141,9 @@ impl Proc {
     pub async fn start_server(cx: &Ctx, bin: &Path, spec: &Spawn) -> Result<(Proc, SocketAddr), Failure> {
         let mut proc = Proc::start(cx, bin, spec)?;
         let addr = proc.wait_listening(Duration::from_secs(10)).await?;
-        crate::http::wait_accepting(addr, Duration::from_secs(5))
-            .await
-            .map_err(|e| Failure::new(format!("printed `listening on http://{addr}` but {e}")).with_output(proc.output()))?;
+        crate::http::wait_accepting(addr, Duration::from_secs(5)).await.map_err(|e| {
+            Failure::new(format!("printed `listening on http://{addr}` but {e}")).with_output(proc.output())
+        })?;
         Ok((proc, addr))
     }
 
@@ -191,6 +189,32 @@ impl Drop for Proc {
     fn drop(&mut self) {
         kill_group(self.pgid);
     }
+}
+
+/// A port nothing listens on right now: bind port 0, read the port the
+/// system chose, release it.
+pub fn free_port() -> Result<u16, Failure> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| Failure::new(format!("could not find a free port: {e}")))
+}
+
+/// Start an HTTP exercise's server the way the exercise contract says: on a
+/// free port of 127.0.0.1 given in HOST and PORT (plus `spec`'s variables),
+/// and fail unless it prints `listening on` that very port and accepts there.
+pub async fn start_http(cx: &Ctx, spec: Spawn) -> Result<(Proc, crate::http::Client), Failure> {
+    let port = free_port()?;
+    let spec = spec.env("HOST", "127.0.0.1").env("PORT", port.to_string());
+    let (proc, addr) = Proc::start_server(cx, cx.subject(), &spec).await?;
+    if addr.port() != port {
+        return Err(Failure::new(format!(
+            "PORT was {port} but the server printed `listening on http://{addr}`: bind the port named by the PORT environment variable"
+        ))
+        .with_output(proc.output()));
+    }
+    let client = crate::http::Client::new(SocketAddr::from(([127, 0, 0, 1], port)), cx.step_timeout());
+    Ok((proc, client))
 }
 
 /// SIGKILL a whole process group: the program and anything it started.

@@ -17,7 +17,10 @@ pub fn compare(cx: &Ctx, name: &str, yours: &str) -> CheckResult {
         settings.set_snapshot_path(dir);
         settings.set_prepend_module_to_snapshot(false);
         settings.set_omit_expression(true);
-        settings.set_description(format!("check {} of the hidden suite, recorded from the reference solution", cx.check_id()));
+        settings.set_description(format!(
+            "check {} of the hidden suite, recorded from the reference solution",
+            cx.check_id()
+        ));
         settings.bind(|| insta::assert_snapshot!(name.to_string(), yours));
         return Ok(());
     }
@@ -38,7 +41,10 @@ pub fn compare(cx: &Ctx, name: &str, yours: &str) -> CheckResult {
     if reference.matches_latest(&yours_contents) {
         Ok(())
     } else {
-        Err(Failure::new(format!("the response differs from the reference solution's (snapshot `{name}`)"))
-            .with_diff(name, reference.to_string(), yours_contents.to_string()))
+        Err(Failure::new(format!("the response differs from the reference solution's (snapshot `{name}`)")).with_diff(
+            name,
+            reference.to_string(),
+            yours_contents.to_string(),
+        ))
     }
 }

@@ -73,9 +73,8 @@ impl Suite {
             },
             Err(_) => fastrand::u64(..),
         };
-        let only: Option<Vec<String>> = std::env::var(env::ONLY)
-            .ok()
-            .map(|s| s.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect());
+        let only: Option<Vec<String>> =
+            std::env::var(env::ONLY).ok().map(|s| s.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect());
         let timeout = std::env::var(env::CHECK_TIMEOUT_MS)
             .ok()
             .and_then(|s| s.parse::<u64>().ok())
@@ -94,11 +93,8 @@ impl Suite {
             None => Arc::new(Channel::human()),
         };
 
-        let selected: Vec<&(&str, CheckFn)> = self
-            .checks
-            .iter()
-            .filter(|(id, _)| only.as_ref().is_none_or(|o| o.iter().any(|x| x == id)))
-            .collect();
+        let selected: Vec<&(&str, CheckFn)> =
+            self.checks.iter().filter(|(id, _)| only.as_ref().is_none_or(|o| o.iter().any(|x| x == id))).collect();
         if let Some(only) = &only {
             for id in only {
                 if !self.checks.iter().any(|(c, _)| c == id) {
@@ -182,6 +178,7 @@ impl Suite {
         });
         Paths {
             subject,
+            subject_src: var(env::SUBJECT_SRC),
             exercise_dir,
             snapshots: var(env::SNAPSHOTS).unwrap_or_else(|| manifest.join("snapshots")),
             bless: var(env::BLESS),

@@ -13,12 +13,19 @@ use crate::result::{CheckState, Grade, Status};
 pub fn annotations(grades: &[Grade]) -> String {
     let mut s = String::new();
     for g in grades {
-        for c in g.checks.iter().filter(|c| matches!(c.state, CheckState::Fail | CheckState::Error | CheckState::Unavailable)) {
+        for c in g
+            .checks
+            .iter()
+            .filter(|c| matches!(c.state, CheckState::Fail | CheckState::Error | CheckState::Unavailable))
+        {
             let _ = writeln!(
                 s,
                 "::error title={}::{}",
                 property(&format!("{} {}", g.exercise, c.id)),
-                data(&format!("{} (see the job summary; replay with cargo grade {} --seed {})", c.outcome.message, g.exercise, g.seed))
+                data(&format!(
+                    "{} (see the job summary; replay with cargo grade {} --seed {})",
+                    c.outcome.message, g.exercise, g.seed
+                ))
             );
         }
         let _ = writeln!(

@@ -10,7 +10,11 @@ pub fn render(grades: &[Grade]) -> Value {
     let mut tests = Vec::new();
     for g in grades {
         for c in &g.checks {
-            let name = if several { format!("{} {}: {}", g.exercise, c.id, c.title) } else { format!("{}: {}", c.id, c.title) };
+            let name = if several {
+                format!("{} {}: {}", g.exercise, c.id, c.title)
+            } else {
+                format!("{}: {}", c.id, c.title)
+            };
             let mut output = super::details(c);
             if matches!(c.state, CheckState::Skipped | CheckState::Unavailable) {
                 output = format!("(not run) {output}");

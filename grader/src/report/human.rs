@@ -33,6 +33,15 @@ impl Paint {
     pub fn bold(self, s: &str) -> String {
         self.wrap("1", s)
     }
+    /// A path the terminal can open on click (OSC 8 hyperlink), when
+    /// styling is on; terminals without support show the text alone.
+    pub fn link(self, root: &std::path::Path, rel: &str) -> String {
+        if !self.0 {
+            return rel.to_string();
+        }
+        let abs = if std::path::Path::new(rel).is_absolute() { std::path::PathBuf::from(rel) } else { root.join(rel) };
+        format!("\x1b]8;;file://{}\x1b\\{rel}\x1b]8;;\x1b\\", abs.display())
+    }
 }
 
 fn mark(p: Paint, s: CheckState) -> String {
@@ -45,16 +54,17 @@ fn mark(p: Paint, s: CheckState) -> String {
     }
 }
 
-pub fn render(g: &Grade, p: Paint) -> String {
+pub fn render(g: &Grade, p: Paint, root: &std::path::Path) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "{}  {}", p.bold(&g.exercise), g.title);
-    let _ = writeln!(s, "{}", p.dim(&format!("grading {} · seed {}", g.subject, g.seed)));
+    let _ = writeln!(s, "{} {} {}", p.dim("grading"), p.link(root, &g.subject), p.dim(&format!("· seed {}", g.seed)));
     let first_bad = g.first_failing_stage().map(|st| st.id.clone());
     let _ = writeln!(s);
     for stage in &g.stages {
         let checks: Vec<&CheckResult> = g.checks.iter().filter(|c| c.stage == stage.id).collect();
         let passed = checks.iter().filter(|c| c.state == CheckState::Pass).count();
-        let here = if first_bad.as_deref() == Some(stage.id.as_str()) { p.bold("  <- start here") } else { String::new() };
+        let here =
+            if first_bad.as_deref() == Some(stage.id.as_str()) { p.bold("  <- start here") } else { String::new() };
         let why = match (stage.state, checks.first()) {
             (CheckState::Skipped, Some(c)) => format!("  {}", p.dim(&c.outcome.message)),
             _ => String::new(),
@@ -111,7 +121,7 @@ pub fn render(g: &Grade, p: Paint) -> String {
         g.duration_ms as f64 / 1000.0
     );
     if g.status != Status::Pass {
-        let _ = writeln!(s, "read {} · a hint: cargo grade hint {} · replay: --seed {}", g.chapter, g.exercise, g.seed);
+        let _ = writeln!(s, "read {} · a hint: cargo grade hint {} · replay: --seed {}", p.link(root, &g.chapter), g.exercise, g.seed);
     }
     s
 }

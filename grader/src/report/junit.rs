@@ -31,7 +31,12 @@ pub fn render(grades: &[Grade]) -> String {
             g.duration_ms as f64 / 1000.0
         );
         let _ = writeln!(x, "    <properties>");
-        for (k, v) in [("seed", g.seed.to_string()), ("score", g.score.to_string()), ("max_score", g.max_score.to_string()), ("subject", g.subject.clone())] {
+        for (k, v) in [
+            ("seed", g.seed.to_string()),
+            ("score", g.score.to_string()),
+            ("max_score", g.max_score.to_string()),
+            ("subject", g.subject.clone()),
+        ] {
             let _ = writeln!(x, "      <property name=\"{k}\" value=\"{}\"/>", attr(&v));
         }
         let _ = writeln!(x, "    </properties>");
@@ -49,7 +54,11 @@ pub fn render(grades: &[Grade]) -> String {
                     let _ = writeln!(x, "{open}/>");
                 }
                 CheckState::Skipped | CheckState::Unavailable => {
-                    let _ = writeln!(x, "{open}>\n      <skipped message=\"{}\"/>\n    </testcase>", attr(&c.outcome.message));
+                    let _ = writeln!(
+                        x,
+                        "{open}>\n      <skipped message=\"{}\"/>\n    </testcase>",
+                        attr(&c.outcome.message)
+                    );
                 }
                 CheckState::Fail | CheckState::Error => {
                     let tag = if c.state == CheckState::Fail { "failure" } else { "error" };

@@ -40,7 +40,8 @@ pub fn stderr(o: &Output) -> String {
 }
 
 pub fn json(o: &Output) -> serde_json::Value {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\nstderr:\n{}", stdout(o), stderr(o)))
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\nstderr:\n{}", stdout(o), stderr(o)))
 }
 
 /// A checkout-shaped folder whose `exercises/<id>/src` holds `files`.
@@ -67,13 +68,19 @@ pub fn stub_submission(id: &str) -> tempfile::TempDir {
     let dir = tempfile::Builder::new().prefix("grade-submission-").tempdir().expect("tempdir");
     let rel = format!("exercises/{id}/src");
     let target = dir.path().join(&rel);
-    let listed = Command::new("git").current_dir(kit_root()).args(["ls-tree", "-r", "--name-only", "HEAD", "--", &rel]).output();
-    let names = listed.ok().filter(|o| o.status.success()).map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+    let listed =
+        Command::new("git").current_dir(kit_root()).args(["ls-tree", "-r", "--name-only", "HEAD", "--", &rel]).output();
+    let names = listed
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
     if names.trim().is_empty() {
         copy_dir(&kit_root().join(&rel), &target);
     } else {
         for name in names.lines() {
-            let blob = Command::new("git").current_dir(kit_root()).args(["show", &format!("HEAD:{name}")]).output().unwrap();
+            let blob =
+                Command::new("git").current_dir(kit_root()).args(["show", &format!("HEAD:{name}")]).output().unwrap();
             let path = dir.path().join(name);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, blob.stdout).unwrap();
@@ -104,7 +111,9 @@ pub fn processes_matching(needle: &str) -> Vec<String> {
         if !name.chars().all(|c| c.is_ascii_digit()) || name == me {
             continue;
         }
-        let Ok(raw) = std::fs::read(entry.path().join("cmdline")) else { continue };
+        let Ok(raw) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
         let cmd = String::from_utf8_lossy(&raw).replace('\0', " ");
         // A zombie has an empty command line and is not running anything.
         if cmd.contains(needle) {
@@ -116,5 +125,20 @@ pub fn processes_matching(needle: &str) -> Vec<String> {
 
 /// The check object with `id` in a JSON report.
 pub fn check<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
-    report["checks"].as_array().and_then(|c| c.iter().find(|c| c["id"] == id)).unwrap_or_else(|| panic!("no check {id} in {report:#}"))
+    report["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["id"] == id))
+        .unwrap_or_else(|| panic!("no check {id} in {report:#}"))
+}
+
+/// The files directly in `dir`, by name.
+pub fn read_dir_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().unwrap().is_file())
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap()))
+        .collect();
+    files.sort();
+    files
 }

@@ -18,6 +18,9 @@ pub mod env {
     pub const SEED: &str = "GRADE_SEED";
     /// Path of the subject binary, for server exercises.
     pub const SUBJECT: &str = "GRADE_SUBJECT";
+    /// The graded subject's own `src/` (staged copy), for files a student
+    /// writes besides code, such as a proxy's rule file.
+    pub const SUBJECT_SRC: &str = "GRADE_SUBJECT_SRC";
     /// The kit's (trusted) exercise folder, for fixtures such as `public/`.
     pub const EXERCISE_DIR: &str = "GRADE_EXERCISE_DIR";
     /// Folder holding the reference snapshots.
@@ -26,6 +29,9 @@ pub mod env {
     pub const BLESS: &str = "GRADE_BLESS";
     /// Time limit of one check, in milliseconds.
     pub const CHECK_TIMEOUT_MS: &str = "GRADE_CHECK_TIMEOUT_MS";
+    /// When set (CI sets it), a check that would be skipped for a missing
+    /// tool fails instead: the environment promised to have every tool.
+    pub const REQUIRE_TOOLS: &str = "KIT_REQUIRE_TOOLS";
     /// Comma-separated check ids to run (default: all, in declaration order).
     pub const ONLY: &str = "GRADE_ONLY";
 }

@@ -3,7 +3,7 @@
 //! over TCP. Names, paths and file contents are drawn from the seed, so a
 //! server that hard-codes answers fails.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -54,7 +54,11 @@ fn make_site(cx: &mut Ctx) -> Result<Site, Failure> {
     let folder = format!("assets-{}", cx.word(6));
     std::fs::create_dir_all(public.join(&folder)).map_err(io)?;
     let extra_css = format!("{folder}/{}.css", cx.word(7));
-    std::fs::write(public.join(&extra_css), format!("/* {} */\nbody {{ color: #{:06x}; }}\n", cx.word(12), cx.rng().u32(..0xffffff))).map_err(io)?;
+    std::fs::write(
+        public.join(&extra_css),
+        format!("/* {} */\nbody {{ color: #{:06x}; }}\n", cx.word(12), cx.rng().u32(..0xffffff)),
+    )
+    .map_err(io)?;
     let extra_json = format!("data-{}.json", cx.word(5));
     std::fs::write(public.join(&extra_json), json!({ "token": cx.word(16) }).to_string()).map_err(io)?;
     let secret = format!("secret-{}", cx.word(24));
@@ -78,29 +82,9 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-fn free_port() -> Result<u16, Failure> {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| Failure::new(format!("could not find a free port: {e}")))
-}
-
 /// Start the student's server on a free port, serving `site`.
 async fn start(cx: &mut Ctx, site: &Site) -> Result<(Proc, Client), Failure> {
-    let port = free_port()?;
-    let spec = Spawn::default()
-        .env("HOST", "127.0.0.1")
-        .env("PORT", port.to_string())
-        .env("PUBLIC_DIR", site.public.to_string_lossy());
-    let (proc, addr) = Proc::start_server(cx, cx.subject(), &spec).await?;
-    if addr.port() != port {
-        return Err(Failure::new(format!(
-            "PORT was {port} but the server printed `listening on http://{addr}`: bind the port named by the PORT environment variable"
-        ))
-        .with_output(proc.output()));
-    }
-    let client = Client::new(SocketAddr::from(([127, 0, 0, 1], port)), cx.step_timeout());
-    Ok((proc, client))
+    harness::process::start_http(cx, Spawn::default().env("PUBLIC_DIR", site.public.to_string_lossy())).await
 }
 
 async fn bind_listens(mut cx: Ctx) -> CheckResult {
@@ -125,16 +109,22 @@ async fn bind_port_taken(cx: Ctx) -> CheckResult {
     let out = exited.output.to_lowercase();
     let explain = |msg: String| Err(Failure::new(msg).with_output(exited.output.clone()));
     match exited.code {
-        Some(0) => explain(format!("with port {port} already taken, the server exited with code 0; a failure must exit non-zero")),
-        Some(101) => explain("with the port already taken, the server panicked; print a clear error and exit non-zero instead".into()),
-        _ if out.contains("listening on") => explain("the server printed `listening on` although the port was taken".into()),
+        Some(0) => explain(format!(
+            "with port {port} already taken, the server exited with code 0; a failure must exit non-zero"
+        )),
+        Some(101) => explain(
+            "with the port already taken, the server panicked; print a clear error and exit non-zero instead".into(),
+        ),
+        _ if out.contains("listening on") => {
+            explain("the server printed `listening on` although the port was taken".into())
+        }
         _ if !out.contains("in use") => explain(format!(
             "with port {port} already taken, the server exited without saying the address is in use; \
              name the address and say how to pick another port (PORT=...)"
         )),
-        _ if !exited.output.contains("PORT") => {
-            explain("the error says the address is in use but not how to pick another port: mention the PORT variable".into())
-        }
+        _ if !exited.output.contains("PORT") => explain(
+            "the error says the address is in use but not how to pick another port: mention the PORT variable".into(),
+        ),
         _ => Ok(()),
     }
 }
@@ -149,7 +139,9 @@ async fn bind_bad_port(mut cx: Ctx) -> CheckResult {
     let output = exited.output.clone();
     let result = match exited.code {
         Some(0) => Err(format!("with PORT={bad}, the server exited with code 0; a bad setting must exit non-zero")),
-        Some(101) => Err(format!("with PORT={bad}, the server panicked; print which setting is wrong and exit non-zero")),
+        Some(101) => {
+            Err(format!("with PORT={bad}, the server panicked; print which setting is wrong and exit non-zero"))
+        }
         _ if !output.contains("PORT") => Err(format!("with PORT={bad}, the error does not name the PORT variable")),
         _ => Ok(()),
     };
@@ -202,11 +194,9 @@ async fn json_users_create(mut cx: Ctx) -> CheckResult {
     );
     let list = client.send(Request::get("/users")).await?;
     expect_json(&list, 200)?;
-    let listed = list
-        .response
-        .json()
-        .and_then(|v| v.as_array().cloned())
-        .is_some_and(|users| users.iter().any(|u| u.get("id").and_then(Value::as_u64) == Some(id) && u.get("name") == body.get("name")));
+    let listed = list.response.json().and_then(|v| v.as_array().cloned()).is_some_and(|users| {
+        users.iter().any(|u| u.get("id").and_then(Value::as_u64) == Some(id) && u.get("name") == body.get("name"))
+    });
     if !listed {
         return Err(list.fail(format!("after POST /users created {name:?} with id {id}, GET /users does not list it")));
     }
@@ -228,7 +218,10 @@ async fn json_bad_body(mut cx: Ctx) -> CheckResult {
     let site = make_site(&mut cx)?;
     let (proc, client) = start(&mut cx, &site).await?;
     let cases = [
-        ("invalid JSON", Request::new("POST", "/users").header("content-type", "application/json").body(r#"{"name": "#)),
+        (
+            "invalid JSON",
+            Request::new("POST", "/users").header("content-type", "application/json").body(r#"{"name": "#),
+        ),
         ("no Content-Type", Request::new("POST", "/users").body(json!({"name": "Ada"}).to_string())),
         ("a number as name", Request::new("POST", "/users").json(&json!({"name": cx.rng().u32(..)}))),
         ("no name", Request::new("POST", "/users").json(&json!({"nickname": cx.word(6)}))),
@@ -238,7 +231,9 @@ async fn json_bad_body(mut cx: Ctx) -> CheckResult {
     for (what, request) in cases {
         let ex = match client.send(request).await {
             Ok(ex) => ex,
-            Err(f) => return Err(Failure::new(format!("a body with {what}: {}", f.message())).with_output(proc.output())),
+            Err(f) => {
+                return Err(Failure::new(format!("a body with {what}: {}", f.message())).with_output(proc.output()))
+            }
         };
         if ex.response.status != 400 {
             return Err(ex.fail(format!(
@@ -283,7 +278,9 @@ async fn static_content_types(mut cx: Ctx) -> CheckResult {
 async fn static_head(mut cx: Ctx) -> CheckResult {
     let site = make_site(&mut cx)?;
     let (_proc, client) = start(&mut cx, &site).await?;
-    for (path, file) in [("/", "index.html"), ("/style.css", "style.css"), (&format!("/{}", site.extra_css), site.extra_css.as_str())] {
+    for (path, file) in
+        [("/", "index.html"), ("/style.css", "style.css"), (&format!("/{}", site.extra_css), site.extra_css.as_str())]
+    {
         let size = std::fs::metadata(site.public.join(file)).map(|m| m.len()).unwrap_or(0);
         let get = client.send(Request::get(path)).await?;
         let head = client.send_raw(Request::new("HEAD", path)).await?;
@@ -291,7 +288,10 @@ async fn static_head(mut cx: Ctx) -> CheckResult {
             return Err(head.fail(format!("HEAD {path} must answer 200 like GET, got {}", head.response.status)));
         }
         if head.response.media_type() != get.response.media_type() {
-            return Err(head.fail(format!("HEAD {path} must send the same Content-Type as GET ({:?})", get.response.media_type())));
+            return Err(head.fail(format!(
+                "HEAD {path} must send the same Content-Type as GET ({:?})",
+                get.response.media_type()
+            )));
         }
         if head.response.header("content-length") != Some(size.to_string().as_str()) {
             return Err(head.fail(format!("HEAD {path} must send Content-Length: {size}, the size GET would send")));
@@ -326,7 +326,10 @@ async fn static_traversal(mut cx: Ctx) -> CheckResult {
             )));
         }
         if !(400..500).contains(&ex.response.status) {
-            return Err(ex.fail(format!("GET {path} must be refused with a 4xx status (404 is fine), got {}", ex.response.status)));
+            return Err(ex.fail(format!(
+                "GET {path} must be refused with a 4xx status (404 is fine), got {}",
+                ex.response.status
+            )));
         }
     }
     Ok(())
@@ -343,7 +346,11 @@ async fn errors_not_found(mut cx: Ctx) -> CheckResult {
     }
     expect_error_body(&ex)?;
     let message = error_message(&ex).unwrap_or_default();
-    snapshot::compare(&cx, "errors.not_found", &ex.transcript(&["content-type"], &[(&message, "[message]"), (&word, "[word]")]))
+    snapshot::compare(
+        &cx,
+        "errors.not_found",
+        &ex.transcript(&["content-type"], &[(&message, "[message]"), (&word, "[word]")]),
+    )
 }
 
 async fn concurrency_slow_client(mut cx: Ctx) -> CheckResult {
@@ -429,7 +436,11 @@ fn expect_error_body(ex: &Exchange) -> CheckResult {
 fn expect_file(ex: &Exchange, file: &Path, types: &[&str]) -> CheckResult {
     let path = &ex.request.path;
     if ex.response.status != 200 {
-        return Err(ex.fail(format!("GET {path} must serve the file {}, got status {}", short(file), ex.response.status)));
+        return Err(ex.fail(format!(
+            "GET {path} must serve the file {}, got status {}",
+            short(file),
+            ex.response.status
+        )));
     }
     let media = ex.response.media_type().unwrap_or_default();
     if !types.contains(&media.as_str()) {

@@ -1,0 +1,118 @@
+//! The command line: what `cargo grade` accepts.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::report::Format;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "cargo grade",
+    bin_name = "cargo grade",
+    version,
+    about = "Grade an exercise of the kit: build it, run its hidden checks, explain the first failure.",
+    after_help = "Examples:\n  cargo grade 01-bind          grade your exercises/01-bind\n  cargo grade 1 --format json  the same, as one JSON object\n  cargo grade                  the curriculum at a glance\n  cargo grade check            prove the kit sound (instructors)\n\nExit codes: 0 all checks passed, 1 some failed, 2 could not grade.",
+    args_conflicts_with_subcommands = true
+)]
+pub(crate) struct Cli {
+    /// The exercises to grade: `01-bind`, `01`, `1` or `bind` (with
+    /// --submission and none named: every exercise).
+    pub(crate) exercises: Vec<String>,
+    #[command(flatten)]
+    pub(crate) grading: GradingArgs,
+    #[command(subcommand)]
+    pub(crate) command: Option<Cmd>,
+    /// Use the suites in DIR (one folder per exercise, in the kit's format)
+    /// instead of the kit's own, for the exercises DIR has: private checks.
+    #[arg(long, value_name = "DIR", global = true)]
+    pub(crate) suites: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct GradingArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub(crate) format: Format,
+    /// Replay a run: the seed of every random choice the checks make.
+    #[arg(long)]
+    pub(crate) seed: Option<u64>,
+    /// Colour in the human report.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub(crate) color: ColorChoice,
+    /// Grade the reference solution instead of your exercise (instructors).
+    #[arg(long, conflicts_with = "submission")]
+    pub(crate) reference: bool,
+    /// Grade another checkout of the kit (only its exercises/*/src is used).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) submission: Option<PathBuf>,
+    /// Time limit of one check, in seconds (default: the exercise's own).
+    #[arg(long, value_name = "SECS")]
+    pub(crate) check_timeout: Option<u64>,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum Cmd {
+    /// List the exercises with your progress.
+    List,
+    /// Grade many submissions (checkouts of the kit): a JSON report each and a CSV gradebook.
+    Batch {
+        /// Submission folders.
+        #[arg(required = true)]
+        submissions: Vec<PathBuf>,
+        /// Only these exercises (default: all).
+        #[arg(long = "exercise", value_name = "EXERCISE")]
+        exercises: Vec<String>,
+        /// Where the reports and gradebook.csv go.
+        #[arg(long, value_name = "DIR", default_value = "grades")]
+        out: PathBuf,
+        #[arg(long)]
+        seed: Option<u64>,
+        #[arg(long, value_name = "SECS")]
+        check_timeout: Option<u64>,
+    },
+    /// Prove the kit sound: references pass, stubs score 0, known-wrong variants are caught, snapshots current.
+    Check {
+        /// Only this exercise.
+        exercise: Option<String>,
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// Re-record an exercise's snapshots from its reference solution.
+    Bless {
+        exercise: String,
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// Create a new exercise: stub, reference, suite, metadata and chapter (instructors).
+    New {
+        /// Two digits, a dash and a lowercase name, e.g. `06-cache`.
+        name: String,
+        /// The exercise's title (default: from the name).
+        #[arg(long)]
+        title: Option<String>,
+    },
+    /// Re-grade an exercise every time you save a file of it (q then Enter, or Ctrl-C, to stop).
+    Watch {
+        exercise: String,
+        #[command(flatten)]
+        grading: GradingArgs,
+    },
+    /// Show the hints of an exercise for the stage you are stuck on.
+    Hint {
+        exercise: String,
+        /// Show every hint, not only those for your current stage.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}

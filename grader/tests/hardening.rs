@@ -1,0 +1,109 @@
+//! Submissions written to fool or break the grader. None may pass, each is
+//! explained, the run stays bounded, and nothing outlives it.
+
+mod common;
+use common::*;
+
+fn grade(dir: &std::path::Path, extra: &[&str]) -> (std::process::Output, serde_json::Value) {
+    let path = dir.to_string_lossy().into_owned();
+    let mut args = vec!["01-bind", "--submission", &path, "--format", "json"];
+    args.extend_from_slice(extra);
+    let o = cargo_grade(&args);
+    let r = json(&o);
+    (o, r)
+}
+
+#[test]
+fn writing_into_the_kits_snapshots_has_no_effect_and_fails() {
+    let _g = serial();
+    let snap = kit_root().join("grader/suites/01-bind/snapshots/json.health.snap");
+    let before = std::fs::read(&snap).unwrap();
+    let vandal = format!(
+        r#"fn main() {{
+    let _ = std::fs::write({:?}, "---\nsource: x\n---\nanything goes\n");
+    std::process::exit(1);
+}}
+"#,
+        snap.display().to_string()
+    );
+    let sub = submission("01-bind", &[("main.rs", &vandal)]);
+    let (o, r) = grade(sub.path(), &[]);
+    assert_eq!(code(&o), 1, "{r:#}");
+    let integrity = check(&r, "integrity");
+    assert_eq!(integrity["status"], "fail", "{r:#}");
+    assert!(integrity["message"].as_str().unwrap().contains("json.health.snap"), "{integrity}");
+    assert_eq!(std::fs::read(&snap).unwrap(), before, "the kit's snapshot must be restored");
+    assert_eq!(r["score"], 0);
+}
+
+#[test]
+fn a_build_script_and_manifest_in_the_submission_are_ignored() {
+    let _g = serial();
+    let marker = std::env::temp_dir().join(format!("grade-build-rs-ran-{}", std::process::id()));
+    let _ = std::fs::remove_file(&marker);
+    let sub = reference_submission("01-bind");
+    let ex = sub.path().join("exercises/01-bind");
+    std::fs::write(
+        ex.join("build.rs"),
+        format!("fn main() {{ std::fs::write({:?}, b\"ran\").unwrap(); }}\n", marker.display().to_string()),
+    )
+    .unwrap();
+    std::fs::write(
+        ex.join("Cargo.toml"),
+        "[package]\nname = \"bind\"\nversion = \"0.1.0\"\nedition = \"2021\"\nbuild = \"build.rs\"\n",
+    )
+    .unwrap();
+    // A build.rs inside src/ is not a build script either.
+    std::fs::write(ex.join("src/build.rs"), "compile_error!(\"never compiled\");\n").unwrap();
+    let (o, r) = grade(sub.path(), &[]);
+    assert_eq!(code(&o), 0, "{r:#}");
+    assert!(!marker.exists(), "the submission's build.rs ran");
+}
+
+#[test]
+fn the_student_program_sees_a_minimal_environment() {
+    let _g = serial();
+    let dump = std::env::temp_dir().join(format!("grade-env-dump-{}", std::process::id()));
+    let _ = std::fs::remove_file(&dump);
+    let spy = format!(
+        r#"fn main() {{
+    let keys: Vec<String> = std::env::vars().map(|(k, _)| k).collect();
+    let _ = std::fs::write({:?}, keys.join("\n"));
+    std::process::exit(1);
+}}
+"#,
+        dump.display().to_string()
+    );
+    let sub = submission("01-bind", &[("main.rs", &spy)]);
+    let (o, _) = grade(sub.path(), &[]);
+    assert_eq!(code(&o), 1);
+    let seen = std::fs::read_to_string(&dump).expect("the program ran and wrote its environment");
+    let allowed = ["PATH", "HOME", "LANG", "TZ", "RUST_BACKTRACE", "HOST", "PORT", "PUBLIC_DIR"];
+    for key in seen.lines() {
+        assert!(allowed.contains(&key), "the student program saw {key}; only {allowed:?} may reach it");
+    }
+    let _ = std::fs::remove_file(&dump);
+}
+
+#[test]
+fn endless_output_is_capped_and_the_run_is_bounded() {
+    let _g = serial();
+    let flood = r#"use std::io::Write;
+fn main() {
+    let line = "x".repeat(65536) + "\n";
+    let mut out = std::io::stdout();
+    let mut err = std::io::stderr();
+    loop {
+        let _ = out.write_all(line.as_bytes());
+        let _ = err.write_all(line.as_bytes());
+    }
+}
+"#;
+    let sub = submission("01-bind", &[("main.rs", flood)]);
+    let started = std::time::Instant::now();
+    let (o, r) = grade(sub.path(), &["--check-timeout", "2"]);
+    assert_eq!(code(&o), 1, "{r:#}");
+    assert!(started.elapsed().as_secs() < 60, "took {:?}", started.elapsed());
+    assert!(o.stdout.len() < 1024 * 1024, "the report carried {} bytes", o.stdout.len());
+    assert!(processes_matching("grade-01-bind-bind").is_empty(), "the flooding program survived");
+}
