@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Measures the design's re-grade budgets on this machine, in one run:
-#   edit   - `cargo grade 01-bind` after a one-line edit, against the bare
+#   edit   - `cargo grade EXERCISE` after a one-line edit, against the bare
 #            equivalent of `cargo test` of the same suite (build the
 #            exercise and the suite with cargo, run the suite binary);
 #            budget: ratio <= 1.25
-#   noedit - `cargo grade 01-bind` with nothing changed; budget: < 1 s
+#   noedit - `cargo grade EXERCISE` with nothing changed; budget: < 1 s
 # It works in a throwaway clone (your exercises are never touched) with a
 # target directory kept under target/bench so later runs start warm.
 #
-# usage: bench/regrade.sh [ROUNDS]   (default 5)
+# usage: bench/regrade.sh [EXERCISE] [ROUNDS]   (default: 01-bind 5)
 set -euo pipefail
-ROUNDS="${1:-5}"
+EX="${1:-01-bind}"
+ROUNDS="${2:-5}"
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 WORK="$(mktemp -d /tmp/grade-bench.XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
@@ -20,41 +21,49 @@ export NO_COLOR=1
 git clone -q "$REPO" "$WORK/kit"
 cd "$WORK/kit"
 # Grade a complete submission so every check runs.
-rm -rf exercises/01-bind/src && cp -r solutions/01-bind/src exercises/01-bind/src
-MAIN=exercises/01-bind/src/main.rs
+rm -rf "exercises/$EX/src" && cp -r "solutions/$EX/src" "exercises/$EX/src"
+pkg() { sed -n 's/^name = "\(.*\)"/\1/p' "$1" | head -1; }
+EX_PKG=$(pkg "exercises/$EX/Cargo.toml")
+SUITE_PKG=$(pkg "grader/suites/$EX/Cargo.toml")
+MAIN="exercises/$EX/src/main.rs"
+[ -f "$MAIN" ] || MAIN="exercises/$EX/src/lib.rs"
+# Bare: what `cargo test` of the suite does, build then run, with no grader.
+bare() {
+    cargo build -q -p "$EX_PKG" -p "$SUITE_PKG"
+    GRADE_SUBJECT="$CARGO_TARGET_DIR/debug/$EX_PKG" "$CARGO_TARGET_DIR/debug/$SUITE_PKG" >/dev/null || true
+}
 
 now() { date +%s.%N; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 echo "warming up (the first build compiles the dependencies)..."
-cargo build -q -p bind -p bind-suite -p grader
-cargo grade 01-bind >/dev/null
-"$CARGO_TARGET_DIR/debug/bind-suite" >/dev/null
+cargo build -q -p grader
+cargo grade "$EX" >/dev/null
+bare
 
 : >"$WORK/bare"; : >"$WORK/grade"; : >"$WORK/noedit"
 for i in $(seq 1 "$ROUNDS"); do
     echo "// bench edit bare $i" >>"$MAIN"
     t0=$(now)
-    cargo build -q -p bind -p bind-suite
-    "$CARGO_TARGET_DIR/debug/bind-suite" >/dev/null
+    bare
     t1=$(now)
     echo "$t1 - $t0" | bc >>"$WORK/bare"
 
     echo "// bench edit grade $i" >>"$MAIN"
     t0=$(now)
-    cargo grade 01-bind >/dev/null
+    cargo grade "$EX" >/dev/null
     t1=$(now)
     echo "$t1 - $t0" | bc >>"$WORK/grade"
 
     t0=$(now)
-    cargo grade 01-bind >/dev/null
+    cargo grade "$EX" >/dev/null
     t1=$(now)
     echo "$t1 - $t0" | bc >>"$WORK/noedit"
 done
 
 bare=$(median <"$WORK/bare"); grade=$(median <"$WORK/grade"); noedit=$(median <"$WORK/noedit")
 ratio=$(echo "scale=3; $grade / $bare" | bc)
-printf 'rounds: %s (medians)\n' "$ROUNDS"
+printf '%s, rounds: %s (medians)\n' "$EX" "$ROUNDS"
 printf 'bare build + suite after an edit:  %.3f s\n' "$bare"
 printf 'cargo grade after an edit:         %.3f s\n' "$grade"
 printf 'ratio grade / bare:                %.3f  (budget 1.25)\n' "$ratio"

@@ -52,7 +52,8 @@ pub fn run(
                 let why = format!("{} is not a checkout of the kit (it has no exercises/ folder)", sub.display());
                 error_grade(ex, sub, seed, &why)
             };
-            let _ = writeln!(csv, "{},{},{},{},{}", field(&name), field(&g.exercise), g.score, g.max_score, word(g.status));
+            let _ =
+                writeln!(csv, "{},{},{},{},{}", field(&name), field(&g.exercise), g.score, g.max_score, word(g.status));
             // What cargo compiled for this submission: after the first one,
             // only the submission's own crate (the dependencies are shared).
             let compiled = if compiled.is_empty() { "nothing".to_string() } else { compiled.join(" ") };

@@ -66,9 +66,8 @@ pub fn grade(kit: &Kit, ex: &Exercise, source: &Source, opts: GradeOptions<'_>) 
             // The suite reads a private copy of the snapshots, so a subject
             // that writes into the kit cannot change its own grade; the kit's
             // files are compared afterwards and restored if touched.
-            let kit_snapshots = ex.suite_dir.join("snapshots");
-            let guard = SnapshotGuard::take(&kit_snapshots)?;
-            let snapshots = guard.copy.path().to_path_buf();
+            let guard = crate::integrity::Guard::take(ex)?;
+            let snapshots = guard.snapshots().to_path_buf();
             let subject_src = staged.ws.join(stage::SUBJECT).join("src");
             let run_opts = RunOptions {
                 suite: &b.suite,
@@ -83,11 +82,7 @@ pub fn grade(kit: &Kit, ex: &Exercise, source: &Source, opts: GradeOptions<'_>) 
             verdicts.extend(run::run(ex, &run_opts)?);
             suite = Some(b.suite.clone());
             if let Some(touched) = guard.restore_if_changed()? {
-                verdicts.push(Verdict::new(
-                    TAMPER,
-                    CheckState::Fail,
-                    format!("the program changed the kit's own files during the grade ({touched}); they were restored and this grade cannot pass"),
-                ));
+                verdicts.push(Verdict::new(TAMPER, CheckState::Fail, crate::message::tampered(&touched)));
             }
         }
     }
@@ -217,50 +212,5 @@ fn assemble(
         stages,
         checks,
         suite,
-    }
-}
-
-/// A copy of the kit's snapshots taken before a run.
-struct SnapshotGuard {
-    kit: PathBuf,
-    before: stage::SourceFiles,
-    copy: tempfile::TempDir,
-}
-
-impl SnapshotGuard {
-    fn take(kit: &std::path::Path) -> Result<SnapshotGuard> {
-        let before = if kit.is_dir() { stage::read_tree(kit)? } else { stage::SourceFiles::new() };
-        let copy = tempfile::Builder::new().prefix("cargo-grade-snapshots-").tempdir()?;
-        for (p, bytes) in &before {
-            let path = copy.path().join(p);
-            std::fs::create_dir_all(path.parent().expect("has a parent"))?;
-            std::fs::write(path, bytes)?;
-        }
-        Ok(SnapshotGuard { kit: kit.to_path_buf(), before, copy })
-    }
-
-    /// Put the kit's snapshots back if the run changed them; say which.
-    fn restore_if_changed(&self) -> Result<Option<String>> {
-        let after = if self.kit.is_dir() { stage::read_tree(&self.kit)? } else { stage::SourceFiles::new() };
-        if after == self.before {
-            return Ok(None);
-        }
-        let changed: Vec<String> = after
-            .keys()
-            .chain(self.before.keys())
-            .filter(|p| after.get(*p) != self.before.get(*p))
-            .map(|p| p.display().to_string())
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        for p in after.keys() {
-            if !self.before.contains_key(p) {
-                let _ = std::fs::remove_file(self.kit.join(p));
-            }
-        }
-        for (p, bytes) in &self.before {
-            std::fs::write(self.kit.join(p), bytes)?;
-        }
-        Ok(Some(format!("snapshots {}", changed.join(", "))))
     }
 }

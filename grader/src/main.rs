@@ -9,6 +9,7 @@ mod cli;
 mod compile;
 mod dev;
 mod grade;
+mod integrity;
 mod message;
 mod progress;
 mod report;
@@ -31,10 +32,9 @@ use clap::Parser;
 use catalog::Kit;
 pub(crate) use cli::GradingArgs;
 use cli::{Cli, Cmd};
-use terminal::{color, Status_};
 use report::Format;
 use stage::Source;
-
+use terminal::{color, Status_};
 
 fn main() -> ExitCode {
     // Installed as a cargo subcommand, cargo runs `cargo-grade grade ...`.
@@ -165,7 +165,8 @@ pub(crate) fn grade_many(kit: &Kit, names: &[String], a: &GradingArgs) -> anyhow
             // for workflow commands: annotations are escaped, the human
             // report goes inside a stop-commands block.
             let token = format!("cargo-grade-{}", random_seed());
-            let human: String = grades.iter().map(|g| report::human::render(g, report::human::Paint(false), &kit.root)).collect();
+            let human: String =
+                grades.iter().map(|g| report::human::render(g, report::human::Paint(false), &kit.root)).collect();
             print!("::stop-commands::{token}\n{human}::{token}::\n{}", report::github::annotations(&grades));
             return Ok(worst(&grades));
         }
@@ -197,4 +198,3 @@ fn append(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
     f.write_all(text.as_bytes())?;
     Ok(())
 }
-

@@ -86,3 +86,7 @@ pub fn broken_exercise(id: &str, why: &str) -> String {
 pub fn interrupted() -> String {
     "interrupted: every process the grade started was stopped".to_string()
 }
+
+pub fn tampered(files: &str) -> String {
+    format!("the program changed the kit's own files during the grade ({files}); they were restored, and a grade that touches them cannot pass")
+}

@@ -127,7 +127,10 @@ impl Round {
                 .env("INSTA_FORCE_PASS", "0");
         }
         use std::os::unix::process::CommandExt;
+        // Relative paths written by the suite or the subject land in the
+        // run's scratch folder, never in the student's or the kit's.
         let mut child = cmd
+            .current_dir(results.parent().expect("results live in the scratch folder"))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -7,26 +7,36 @@ use crate::{grade, progress, resolve, stage};
 
 pub(crate) fn overview(kit: &Kit) -> u8 {
     let p = progress::Progress::load(&kit.root);
-    let done =
-        kit.exercises.iter().filter(|e| p.exercises.get(&e.id).is_some_and(|x| x.status == Status::Pass)).count();
+    // A recorded verdict counts only while the sources are the ones graded.
+    let states: Vec<(&catalog::Exercise, Option<&progress::Entry>, bool)> = kit
+        .exercises
+        .iter()
+        .map(|e| {
+            let entry = p.exercises.get(&e.id);
+            let fresh = entry.is_some_and(|x| {
+                stage::read_tree(&e.dir.join("src")).map(|f| progress::fingerprint(&f)).unwrap_or(0) == x.source
+            });
+            (e, entry, fresh)
+        })
+        .collect();
+    let passed =
+        |entry: Option<&progress::Entry>, fresh: bool| fresh && entry.is_some_and(|x| x.status == Status::Pass);
+    let done = states.iter().filter(|(_, entry, fresh)| passed(*entry, *fresh)).count();
     let total = kit.exercises.len();
     let width = 20;
     let filled = (done * width).checked_div(total).unwrap_or(0);
     println!("Backend from first principles: {done} of {total} exercises done");
     println!("[{}{}]\n", "#".repeat(filled), "-".repeat(width - filled));
     let mut next = None;
-    for e in &kit.exercises {
-        let changed = p.exercises.get(&e.id).is_some_and(|x| {
-            stage::read_tree(&e.dir.join("src")).map(|f| progress::fingerprint(&f)).unwrap_or(0) != x.source
-        });
-        let state = match p.exercises.get(&e.id) {
-            Some(_) if changed => "edited since the last grade: run cargo grade again".to_string(),
+    for (e, entry, fresh) in &states {
+        let state = match entry {
+            Some(_) if !fresh => "edited since the last grade: run cargo grade again".to_string(),
             Some(x) if x.status == Status::Pass => "passed".to_string(),
             Some(x) => format!("failing at stage {} ({}/{})", x.stage.as_deref().unwrap_or("?"), x.score, x.max_score),
             None => "not started".to_string(),
         };
-        if next.is_none() && state != "passed" {
-            next = Some(e);
+        if next.is_none() && !passed(*entry, *fresh) {
+            next = Some(*e);
         }
         println!("  {:<10} {:<48} {state}", e.id, e.meta.title);
     }

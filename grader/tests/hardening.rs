@@ -14,25 +14,30 @@ fn grade(dir: &std::path::Path, extra: &[&str]) -> (std::process::Output, serde_
 }
 
 #[test]
-fn writing_into_the_kits_snapshots_has_no_effect_and_fails() {
+fn writing_into_the_kits_suites_and_snapshots_has_no_effect_and_fails() {
     let _g = serial();
     let snap = kit_root().join("grader/suites/01-bind/snapshots/json.health.snap");
-    let before = std::fs::read(&snap).unwrap();
+    let meta = kit_root().join("grader/suites/01-bind/exercise.toml");
+    let (snap_before, meta_before) = (std::fs::read(&snap).unwrap(), std::fs::read(&meta).unwrap());
     let vandal = format!(
         r#"fn main() {{
     let _ = std::fs::write({:?}, "---\nsource: x\n---\nanything goes\n");
+    let _ = std::fs::write({:?}, "title = \"pwned\"\n");
     std::process::exit(1);
 }}
 "#,
-        snap.display().to_string()
+        snap.display().to_string(),
+        meta.display().to_string()
     );
     let sub = submission("01-bind", &[("main.rs", &vandal)]);
     let (o, r) = grade(sub.path(), &[]);
     assert_eq!(code(&o), 1, "{r:#}");
     let integrity = check(&r, "integrity");
     assert_eq!(integrity["status"], "fail", "{r:#}");
-    assert!(integrity["message"].as_str().unwrap().contains("json.health.snap"), "{integrity}");
-    assert_eq!(std::fs::read(&snap).unwrap(), before, "the kit's snapshot must be restored");
+    let said = integrity["message"].as_str().unwrap();
+    assert!(said.contains("json.health.snap") && said.contains("exercise.toml"), "{integrity}");
+    assert_eq!(std::fs::read(&snap).unwrap(), snap_before, "the kit's snapshot must be restored");
+    assert_eq!(std::fs::read(&meta).unwrap(), meta_before, "the suite's metadata must be restored");
     assert_eq!(r["score"], 0);
 }
 

@@ -6,41 +6,6 @@ use common::*;
 use std::path::Path;
 use std::process::Command;
 
-/// Copy the kit (without target/, .git, progress) so a test can change it.
-fn copy_kit(to: &Path) {
-    fn walk(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).unwrap();
-        for entry in std::fs::read_dir(from).unwrap() {
-            let entry = entry.unwrap();
-            let name = entry.file_name();
-            if [".git", "target", ".grade"].iter().any(|n| name == *n) {
-                continue;
-            }
-            let kind = entry.file_type().unwrap();
-            let target = to.join(&name);
-            if kind.is_dir() {
-                walk(&entry.path(), &target);
-            } else if kind.is_symlink() {
-                std::os::unix::fs::symlink(std::fs::read_link(entry.path()).unwrap(), target).unwrap();
-            } else {
-                std::fs::copy(entry.path(), target).unwrap();
-            }
-        }
-    }
-    walk(&kit_root(), to);
-}
-
-fn grade_in(dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_cargo-grade"))
-        .current_dir(dir)
-        .args(args)
-        // Reuse the compiled dependencies of the kit under test.
-        .env("CARGO_TARGET_DIR", kit_root().join("target"))
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn a_new_exercise_is_sound_right_away() {
     let _g = serial();
@@ -70,7 +35,11 @@ fn a_new_exercise_is_sound_right_away() {
     // test: same relative paths, same artifact names. The staged builds of
     // `check` above compiled the stub, the reference and the suite.)
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let o = Command::new(cargo).current_dir(tmp.path()).args(["metadata", "--no-deps", "--format-version", "1"]).output().unwrap();
+    let o = Command::new(cargo)
+        .current_dir(tmp.path())
+        .args(["metadata", "--no-deps", "--format-version", "1"])
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     let meta: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let names: Vec<&str> = meta["packages"].as_array().unwrap().iter().filter_map(|p| p["name"].as_str()).collect();

@@ -11,7 +11,9 @@ pub struct Failure {
 
 impl Failure {
     pub fn new(message: impl Into<String>) -> Self {
-        Failure { outcome: Box::new(Outcome { status: Some(Status::Fail), message: message.into(), ..Outcome::default() }) }
+        Failure {
+            outcome: Box::new(Outcome { status: Some(Status::Fail), message: message.into(), ..Outcome::default() }),
+        }
     }
 
     /// The check cannot run on this machine (a missing tool): reported as
@@ -19,7 +21,10 @@ impl Failure {
     pub fn skip(message: impl Into<String>) -> Self {
         let message = message.into();
         if std::env::var_os(grade_protocol::env::REQUIRE_TOOLS).is_some() {
-            return Failure::new(format!("a required tool is missing ({} is set): {message}", grade_protocol::env::REQUIRE_TOOLS));
+            return Failure::new(format!(
+                "a required tool is missing ({} is set): {message}",
+                grade_protocol::env::REQUIRE_TOOLS
+            ));
         }
         Failure { outcome: Box::new(Outcome { status: Some(Status::Skip), message, ..Outcome::default() }) }
     }

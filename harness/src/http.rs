@@ -385,7 +385,8 @@ mod tests {
 
     #[test]
     fn raw_responses_are_parsed() {
-        let r = parse_response(b"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n\r\n{\"error\":\"x\"}").unwrap();
+        let r = parse_response(b"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n\r\n{\"error\":\"x\"}")
+            .unwrap();
         assert_eq!(r.status, 404);
         assert_eq!(r.media_type().as_deref(), Some("application/json"));
         assert_eq!(r.json().unwrap()["error"], "x");

@@ -121,7 +121,13 @@ pub fn render(g: &Grade, p: Paint, root: &std::path::Path) -> String {
         g.duration_ms as f64 / 1000.0
     );
     if g.status != Status::Pass {
-        let _ = writeln!(s, "read {} · a hint: cargo grade hint {} · replay: --seed {}", p.link(root, &g.chapter), g.exercise, g.seed);
+        let _ = writeln!(
+            s,
+            "read {} · a hint: cargo grade hint {} · replay: --seed {}",
+            p.link(root, &g.chapter),
+            g.exercise,
+            g.seed
+        );
     }
     s
 }

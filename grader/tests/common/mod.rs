@@ -142,3 +142,40 @@ pub fn read_dir_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     files.sort();
     files
 }
+
+/// Copy the kit (without target/, .git, progress) so a test can change it.
+pub fn copy_kit(to: &Path) {
+    fn walk(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name();
+            if [".git", "target", ".grade"].iter().any(|n| name == *n) {
+                continue;
+            }
+            let kind = entry.file_type().unwrap();
+            let target = to.join(&name);
+            if kind.is_dir() {
+                walk(&entry.path(), &target);
+            } else if kind.is_symlink() {
+                std::os::unix::fs::symlink(std::fs::read_link(entry.path()).unwrap(), target).unwrap();
+            } else {
+                std::fs::copy(entry.path(), target).unwrap();
+            }
+        }
+    }
+    walk(&kit_root(), to);
+}
+
+/// Run cargo-grade in another copy of the kit, reusing this kit's compiled
+/// dependencies.
+pub fn grade_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_cargo-grade"))
+        .current_dir(dir)
+        .args(args)
+        // Reuse the compiled dependencies of the kit under test.
+        .env("CARGO_TARGET_DIR", kit_root().join("target"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}

@@ -1,0 +1,50 @@
+//! What a student sees between grades: the overview of the curriculum, with
+//! progress remembered and re-verified when the sources change.
+
+mod common;
+use common::*;
+
+#[test]
+fn the_overview_counts_what_is_done_and_points_to_the_next_chapter() {
+    let _g = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    copy_kit(tmp.path());
+    let kit = tmp.path();
+    let total = std::fs::read_dir(kit_root().join("exercises")).unwrap().count();
+
+    let o = grade_in(kit, &[]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains(&format!("0 of {total} exercises done")), "{out}");
+    assert!(out.contains("next: read docs/src/01-bind.md"), "{out}");
+
+    copy_dir(&kit_root().join("solutions/01-bind/src"), &kit.join("exercises/01-bind/src"));
+    let o = grade_in(kit, &["01-bind"]);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let out = stdout(&grade_in(kit, &[]));
+    assert!(out.contains(&format!("1 of {total} exercises done")), "{out}");
+    assert!(out.contains("next: read docs/src/02-proxy.md"), "{out}");
+    let progress = std::fs::read_to_string(kit.join(".grade/progress.json")).unwrap();
+    assert!(progress.contains("\"01-bind\""), "progress is keyed by exercise name: {progress}");
+
+    // An edit after the grade makes the verdict stale until graded again.
+    let main = kit.join("exercises/01-bind/src/main.rs");
+    std::fs::write(&main, std::fs::read_to_string(&main).unwrap() + "\n// edited\n").unwrap();
+    let out = stdout(&grade_in(kit, &[]));
+    assert!(
+        out.contains(&format!("0 of {total} exercises done")) && out.contains("edited since the last grade"),
+        "{out}"
+    );
+}
+
+#[test]
+fn hints_come_one_at_a_time_for_the_stage_to_work_on() {
+    let _g = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    copy_kit(tmp.path());
+    let first = stdout(&grade_in(tmp.path(), &["hint", "1"]));
+    assert!(first.contains("hint 1 of") && first.contains("> 1."), "{first}");
+    assert!(!first.contains("2. "), "only one hint at first: {first}");
+    let second = stdout(&grade_in(tmp.path(), &["hint", "bind"]));
+    assert!(second.contains("hint 2 of") && second.contains("> 2."), "{second}");
+}
