@@ -43,47 +43,66 @@ pub fn run(ex: &Exercise, opts: &RunOptions<'_>) -> Result<Vec<Verdict>> {
     let check_limit = Duration::from_secs(opts.check_timeout.unwrap_or(ex.meta.check_timeout));
     let scratch = tempfile::Builder::new().prefix("cargo-grade-run-").tempdir()?;
     let scratch = scratch.path();
+    // Every check, stage by stage; the checks of each gate stage tell the
+    // suite where to stop when that stage failed.
+    let order: Vec<String> = ex
+        .meta
+        .stages
+        .iter()
+        .flat_map(|st| ex.meta.checks.iter().filter(move |c| c.stage == st.id).map(|c| c.id.clone()))
+        .collect();
+    let gates: Vec<String> = ex
+        .meta
+        .stages
+        .iter()
+        .filter(|st| st.gate)
+        .map(|st| {
+            ex.meta.checks.iter().filter(|c| c.stage == st.id).map(|c| c.id.as_str()).collect::<Vec<_>>().join("+")
+        })
+        .filter(|g| !g.is_empty())
+        .collect();
     let mut verdicts: Vec<Verdict> = Vec::new();
-    let mut blocked_by: Option<String> = None;
-
-    for stage in &ex.meta.stages {
-        let ids: Vec<String> = ex.meta.checks.iter().filter(|c| c.stage == stage.id).map(|c| c.id.clone()).collect();
-        if let Some(gate) = &blocked_by {
-            verdicts.extend(ids.iter().map(|id| Verdict::new(id, CheckState::Skipped, message::gated(gate))));
-            continue;
+    let mut pending = order.clone();
+    let mut attempts = 0;
+    while !pending.is_empty() {
+        if crate::sandbox::interrupted() {
+            anyhow::bail!(message::interrupted());
         }
-        let mut pending = ids.clone();
-        let mut attempts = 0;
-        while !pending.is_empty() {
-            if crate::sandbox::interrupted() {
-                anyhow::bail!(message::interrupted());
-            }
-            attempts += 1;
-            if started.elapsed() >= run_limit || attempts > ids.len() + 1 {
-                verdicts.extend(
-                    pending
-                        .drain(..)
-                        .map(|id| Verdict::new(&id, CheckState::Error, message::run_out_of_time(ex.meta.run_timeout))),
-                );
-                break;
-            }
-            let results = scratch.join(format!("results-{}-{attempts}.jsonl", stage.id));
-            let round = Round::start(opts, &pending, &results, check_limit)?;
-            let remaining = run_limit.saturating_sub(started.elapsed());
-            let finished = round.watch(check_limit, remaining)?;
-            for v in finished {
-                pending.retain(|p| p != &v.id);
-                verdicts.push(v);
-            }
-            // Anything still pending was never started by that round; the
-            // loop starts a fresh suite process for it.
+        // A gate stage that failed stops everything after it.
+        if let Some(gate) = failed_gate(ex, &verdicts) {
+            verdicts.extend(pending.drain(..).map(|id| Verdict::new(&id, CheckState::Skipped, message::gated(&gate))));
+            break;
         }
-        let failed = verdicts.iter().any(|v| ids.contains(&v.id) && v.state != CheckState::Pass);
-        if failed && stage.gate {
-            blocked_by = Some(stage.id.clone());
+        attempts += 1;
+        if started.elapsed() >= run_limit || attempts > order.len() + 1 {
+            verdicts.extend(
+                pending
+                    .drain(..)
+                    .map(|id| Verdict::new(&id, CheckState::Error, message::run_out_of_time(ex.meta.run_timeout))),
+            );
+            break;
+        }
+        // Usually one suite process runs everything; a new one starts only
+        // after a check hung or took the process down with it.
+        let results = scratch.join(format!("results-{attempts}.jsonl"));
+        let round = Round::start(opts, &pending, &gates, &results, check_limit)?;
+        let remaining = run_limit.saturating_sub(started.elapsed());
+        for v in round.watch(check_limit, remaining)? {
+            pending.retain(|p| p != &v.id);
+            verdicts.push(v);
         }
     }
     Ok(verdicts)
+}
+
+/// The first gate stage with a check that did not pass, if every check of
+/// it has a verdict.
+fn failed_gate(ex: &Exercise, verdicts: &[Verdict]) -> Option<String> {
+    ex.meta.stages.iter().filter(|st| st.gate).find_map(|st| {
+        let ids: Vec<&str> = ex.meta.checks.iter().filter(|c| c.stage == st.id).map(|c| c.id.as_str()).collect();
+        let done: Vec<&Verdict> = verdicts.iter().filter(|v| ids.contains(&v.id.as_str())).collect();
+        (done.len() == ids.len() && done.iter().any(|v| v.state != CheckState::Pass)).then(|| st.id.clone())
+    })
 }
 
 /// One suite process running some checks.
@@ -96,7 +115,13 @@ struct Round {
 }
 
 impl Round {
-    fn start(opts: &RunOptions<'_>, pending: &[String], results: &Path, check_limit: Duration) -> Result<Round> {
+    fn start(
+        opts: &RunOptions<'_>,
+        pending: &[String],
+        gates: &[String],
+        results: &Path,
+        check_limit: Duration,
+    ) -> Result<Round> {
         std::fs::write(results, b"")?;
         let mut cmd = Command::new(opts.suite);
         // The suite (and, for library exercises, the student's code linked
@@ -110,6 +135,7 @@ impl Round {
         cmd.env(env::RESULTS, results)
             .env(env::SEED, opts.seed.to_string())
             .env(env::ONLY, pending.join(","))
+            .env(env::GATES, gates.join(","))
             .env(env::CHECK_TIMEOUT_MS, check_limit.as_millis().to_string())
             .env(env::EXERCISE_DIR, opts.exercise_dir)
             .env(env::SNAPSHOTS, opts.snapshots)

@@ -32,8 +32,12 @@ pub mod env {
     /// When set (CI sets it), a check that would be skipped for a missing
     /// tool fails instead: the environment promised to have every tool.
     pub const REQUIRE_TOOLS: &str = "KIT_REQUIRE_TOOLS";
-    /// Comma-separated check ids to run (default: all, in declaration order).
+    /// Comma-separated check ids to run, in this order (default: all, in
+    /// declaration order).
     pub const ONLY: &str = "GRADE_ONLY";
+    /// The gate stages: comma-separated groups of `+`-joined check ids. After
+    /// the last check of a group, the suite stops if a check of it failed.
+    pub const GATES: &str = "GRADE_GATES";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
