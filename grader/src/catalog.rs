@@ -145,22 +145,7 @@ impl Kit {
                 );
             }
         }
-        let metadata = cargo_metadata::MetadataCommand::new()
-            .no_deps()
-            .exec()
-            .map_err(|e| anyhow::anyhow!(message::not_in_kit(&e.to_string())))?;
-        let root = metadata.workspace_root.clone().into_std_path_buf();
-        let target_dir = metadata.target_directory.clone().into_std_path_buf();
-        let packages: Vec<(String, PathBuf)> = metadata
-            .workspace_packages()
-            .iter()
-            .map(|p| {
-                (
-                    p.name.to_string(),
-                    p.manifest_path.parent().map(|d| d.as_std_path().to_path_buf()).unwrap_or_default(),
-                )
-            })
-            .collect();
+        let Workspace { root, target_dir, packages } = Workspace::load()?;
 
         let mut exercises = Vec::new();
         let mut broken = Vec::new();
@@ -248,6 +233,100 @@ fn load_exercise(root: &Path, id: &str, package: &str, dir: &Path, private_suite
     };
     ex.validate()?;
     Ok(ex)
+}
+
+/// What the catalog needs from `cargo metadata`: the workspace root, the
+/// target directory and the packages with their folders.
+#[derive(serde::Serialize, Deserialize)]
+struct Workspace {
+    root: PathBuf,
+    target_dir: PathBuf,
+    packages: Vec<(String, PathBuf)>,
+}
+
+impl Workspace {
+    /// `cargo metadata` takes ~20 ms, a noticeable part of a re-grade; its
+    /// answer only changes with the manifests, the cargo configuration or
+    /// the target-dir settings, so it is kept in `.grade/workspace.json`
+    /// under a key made of those.
+    fn load() -> Result<Workspace> {
+        let key = cache_key();
+        let cache = key.as_ref().map(|(root, _)| root.join(".grade").join("workspace.json"));
+        if let (Some((_, key)), Some(path)) = (&key, &cache) {
+            if let Ok(bytes) = std::fs::read(path) {
+                if let Ok((k, ws)) = serde_json::from_slice::<(u64, Workspace)>(&bytes) {
+                    if k == *key {
+                        return Ok(ws);
+                    }
+                }
+            }
+        }
+        let metadata = cargo_metadata::MetadataCommand::new()
+            .no_deps()
+            .exec()
+            .map_err(|e| anyhow::anyhow!(message::not_in_kit(&e.to_string())))?;
+        let ws = Workspace {
+            root: metadata.workspace_root.clone().into_std_path_buf(),
+            target_dir: metadata.target_directory.clone().into_std_path_buf(),
+            packages: metadata
+                .workspace_packages()
+                .iter()
+                .map(|p| {
+                    let dir = p.manifest_path.parent().map(|d| d.as_std_path().to_path_buf()).unwrap_or_default();
+                    (p.name.to_string(), dir)
+                })
+                .collect(),
+        };
+        if let (Some((root, key)), Some(path)) = (&key, &cache) {
+            if root == &ws.root {
+                // A cache: failing to write it only costs the next run time.
+                let _ = std::fs::create_dir_all(path.parent().expect("has a parent"));
+                let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
+                if std::fs::write(&tmp, serde_json::to_vec(&(key, &ws)).unwrap_or_default()).is_ok() {
+                    let _ = std::fs::rename(&tmp, path);
+                }
+            }
+        }
+        Ok(ws)
+    }
+}
+
+/// The workspace root above the current directory and a fingerprint of
+/// everything `cargo metadata`'s answer depends on here.
+fn cache_key() -> Option<(PathBuf, u64)> {
+    let cwd = std::env::current_dir().ok()?;
+    let root = cwd.ancestors().find(|d| {
+        std::fs::read_to_string(d.join("Cargo.toml")).is_ok_and(|t| t.lines().any(|l| l.trim() == "[workspace]"))
+    })?;
+    let mut parts: Vec<String> = vec![cwd.display().to_string()];
+    for var in ["CARGO_TARGET_DIR", "CARGO_BUILD_TARGET_DIR", "CARGO_HOME"] {
+        parts.push(format!("{var}={:?}", std::env::var_os(var)));
+    }
+    let stamp = |p: &Path| -> String {
+        std::fs::metadata(p)
+            .map(|m| format!("{}:{}:{:?}", p.display(), m.len(), m.modified().ok()))
+            .unwrap_or_else(|_| format!("{}:-", p.display()))
+    };
+    // Cargo configuration from the current directory up, and the manifests.
+    for d in cwd.ancestors() {
+        parts.push(stamp(&d.join(".cargo/config.toml")));
+        parts.push(stamp(&d.join(".cargo/config")));
+    }
+    parts.push(stamp(&root.join("Cargo.toml")));
+    for dir in ["exercises", "solutions", "grader/suites", "bench", "grader", "harness", "harness/protocol"] {
+        parts.push(stamp(&root.join(dir).join("Cargo.toml")));
+        if let Ok(entries) = std::fs::read_dir(root.join(dir)) {
+            let mut names: Vec<PathBuf> = entries.flatten().map(|e| e.path().join("Cargo.toml")).collect();
+            names.sort();
+            parts.extend(names.iter().map(|p| stamp(p)));
+        }
+    }
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in parts.join("\n").bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    Some((root.to_path_buf(), h))
 }
 
 fn package_name(manifest: &Path) -> Result<String> {

@@ -41,10 +41,13 @@ pub fn grade(kit: &Kit, ex: &Exercise, source: &Source, opts: GradeOptions<'_>) 
         }
     };
     let _lock = lock_staging(kit, ex)?;
+    trace("read sources", started);
     let staged = stage::prepare(kit, ex, &files)?;
+    trace("staged", started);
     let mut suite = None;
     let built =
         compile::build(kit, ex, &staged, Options { color: opts.color, shown_as: &shown_as, progress: opts.progress })?;
+    trace("built", started);
     if crate::sandbox::interrupted() {
         anyhow::bail!(crate::message::interrupted());
     }
@@ -86,6 +89,7 @@ pub fn grade(kit: &Kit, ex: &Exercise, source: &Source, opts: GradeOptions<'_>) 
             }
         }
     }
+    trace("suite ran", started);
     // Panic messages and compiler notes name staged files; show the student's.
     let staged_src = format!("{}/src/", stage::SUBJECT);
     let shown_src = format!("{}/", shown_as.to_string_lossy().trim_end_matches('/'));
@@ -212,5 +216,12 @@ fn assemble(
         stages,
         checks,
         suite,
+    }
+}
+
+/// `CARGO_GRADE_TRACE=1` prints how long each phase took (for benchmarks).
+fn trace(what: &str, since: Instant) {
+    if std::env::var_os("CARGO_GRADE_TRACE").is_some() {
+        eprintln!("[trace] {what}: {} ms", since.elapsed().as_millis());
     }
 }
