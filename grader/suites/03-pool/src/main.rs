@@ -88,7 +88,7 @@ async fn basics_lazy(mut cx: Ctx) -> CheckResult {
     let pool = pool(&db, 8, Duration::from_secs(2));
     // Nothing should connect before the first checkout; give an eager pool
     // a moment to show itself.
-    if let Ok(s) = db.wait_for(Duration::from_millis(150), |s| s.opened > 0).await {
+    if let Ok(s) = db.wait_for(CONNECT_COST * 3, |s| s.opened > 0).await {
         fail!(
             "Pool::new already opened {} connection(s); a pool opens connections only when a checkout needs one",
             s.opened
@@ -226,7 +226,7 @@ async fn limits_cap(mut cx: Ctx) -> CheckResult {
 async fn limits_timeout(mut cx: Ctx) -> CheckResult {
     let db = start_db(DbConfig::default().connect_cost(CONNECT_COST)).await?;
     let size = cx.rng().usize(1..=3);
-    let timeout = Duration::from_millis(cx.rng().u64(150..=300));
+    let timeout = Duration::from_millis(cx.rng().u64(80..=150));
     let pool = pool(&db, size, timeout);
     let mut held = Vec::new();
     for _ in 0..size {
@@ -275,8 +275,9 @@ async fn limits_waits_for_return(mut cx: Ctx) -> CheckResult {
         let pool = pool.clone();
         tokio::spawn(async move { pool.get().await })
     };
-    // The waiter must not get a connection while the only one is out.
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // The waiter must not get a connection while the only one is out: give
+    // a wrong pool (one that opens a second connection) the time to do so.
+    tokio::time::sleep(CONNECT_COST * 2).await;
     ensure!(
         !waiter.is_finished(),
         "pool.get() returned while the only connection of a pool of 1 was checked out; it should wait"
@@ -479,13 +480,20 @@ async fn fairness_no_barging(mut cx: Ctx) -> CheckResult {
     let db = start_db(DbConfig::default().connect_cost(CONNECT_COST).query_cost(Duration::from_millis(4))).await?;
     let pool = pool(&db, 1, Duration::from_secs(5));
     let done = Arc::new(AtomicUsize::new(0));
+    // Once the waiter is served the greedy task stops: a fair pool finishes
+    // in a few rounds, an unfair one makes the waiter sit through many.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     // A greedy task gives the connection back and asks again at once.
     let greedy = {
         let pool = pool.clone();
         let done = done.clone();
+        let stop = stop.clone();
         let word = cx.word(6);
         tokio::spawn(async move {
             for _ in 0..ROUNDS {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
                 let mut conn = pool.get().await.map_err(|e| format!("the greedy task's pool.get() failed: {e}"))?;
                 conn.query(&word).await.map_err(|e| format!("the greedy task's query failed: {e}"))?;
                 drop(conn);
@@ -503,6 +511,7 @@ async fn fairness_no_barging(mut cx: Ctx) -> CheckResult {
     let waited = match within(Duration::from_secs(5), "a waiter competing with a greedy task", pool.get()).await? {
         Ok(conn) => {
             let got_at = done.load(Ordering::SeqCst);
+            stop.store(true, Ordering::SeqCst);
             drop(conn);
             got_at - asked_at
         }
@@ -525,10 +534,10 @@ async fn fairness_no_barging(mut cx: Ctx) -> CheckResult {
 
 async fn performance_speedup(mut cx: Ctx) -> CheckResult {
     const WORKERS: usize = 6;
-    const QUERIES: usize = 10;
+    const QUERIES: usize = 5;
     // Queries take a little time, so the workers overlap as a web server's
     // requests do.
-    let db = start_db(DbConfig::default().connect_cost(Duration::from_millis(40)).query_cost(Duration::from_millis(1)))
+    let db = start_db(DbConfig::default().connect_cost(Duration::from_millis(25)).query_cost(Duration::from_millis(1)))
         .await?;
     let words: Vec<String> = (0..WORKERS * QUERIES).map(|_| cx.word(6)).collect();
     let addr = db.addr();
