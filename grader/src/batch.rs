@@ -94,6 +94,7 @@ fn error_grade(ex: &Exercise, sub: &Path, seed: u64, why: &str) -> Grade {
         stages: Vec::new(),
         checks: vec![check],
         suite: None,
+        reused_from: None,
     }
 }
 

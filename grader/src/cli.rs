@@ -49,6 +49,9 @@ pub(crate) struct GradingArgs {
     /// Time limit of one check, in seconds (default: the exercise's own).
     #[arg(long, value_name = "SECS")]
     pub(crate) check_timeout: Option<u64>,
+    /// Run every check again even if nothing changed since the last grade.
+    #[arg(long)]
+    pub(crate) fresh: bool,
     /// Write the report to FILE instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,

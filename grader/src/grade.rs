@@ -216,6 +216,7 @@ fn assemble(
         stages,
         checks,
         suite,
+        reused_from: None,
     }
 }
 

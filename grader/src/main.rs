@@ -10,6 +10,7 @@ mod compile;
 mod dev;
 mod grade;
 mod integrity;
+mod memo;
 mod message;
 mod progress;
 mod report;
@@ -124,6 +125,16 @@ pub(crate) fn grade_many(kit: &Kit, names: &[String], a: &GradingArgs) -> anyhow
     let to_terminal = a.output.is_none() && std::io::stdout().is_terminal();
     let mut grades = Vec::new();
     for ex in exercises {
+        // The student's folder, unchanged since its last complete grade:
+        // show that verdict (labelled) instead of running it all again.
+        let memo_key = match (&source, a.seed, a.fresh) {
+            (Source::Worktree, None, false) => memo::key(kit, ex, a.check_timeout),
+            _ => None,
+        };
+        if let Some(g) = memo_key.and_then(|k| memo::load(kit, ex, k)) {
+            grades.push(g);
+            continue;
+        }
         let mut status = Status_::new(&format!("grading {}:", ex.id));
         let g = grade::grade(
             kit,
@@ -138,6 +149,9 @@ pub(crate) fn grade_many(kit: &Kit, names: &[String], a: &GradingArgs) -> anyhow
             },
         )?;
         status.clear();
+        if let Some(k) = memo_key {
+            memo::save(kit, ex, k, &g);
+        }
         if matches!(source, Source::Worktree) {
             let mut p = progress::Progress::load(&kit.root);
             let fp = stage::read_tree(&ex.dir.join("src")).map(|f| progress::fingerprint(&f)).unwrap_or(0);

@@ -73,31 +73,29 @@ impl Progress {
     }
 }
 
-impl<'de> Deserialize<'de> for Status {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match String::deserialize(d)?.as_str() {
-            "pass" => Ok(Status::Pass),
-            "fail" => Ok(Status::Fail),
-            _ => Ok(Status::Error),
-        }
-    }
-}
 
 /// A stable fingerprint of a set of source files (FNV-1a over paths and
 /// contents): it only has to notice a change, not resist an adversary.
 pub fn fingerprint(files: &crate::stage::SourceFiles) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |bytes: &[u8]| {
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        h ^= 0xff;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    };
+    let mut h = Fnv::new();
     for (p, bytes) in files {
-        eat(p.to_string_lossy().as_bytes());
-        eat(bytes);
+        h.eat(p.to_string_lossy().as_bytes());
+        h.eat(bytes);
     }
-    h
+    h.0
+}
+
+/// FNV-1a, with a separator after each piece so ("ab","c") != ("a","bc").
+pub struct Fnv(pub u64);
+
+impl Fnv {
+    pub fn new() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+    pub fn eat(&mut self, bytes: &[u8]) {
+        for b in bytes.iter().chain([0xffu8].iter()) {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
 }

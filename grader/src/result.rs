@@ -1,9 +1,9 @@
 //! What a grade found, as data. Reporters render it; nothing here prints.
 
 use grade_protocol::Outcome;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckState {
     Pass,
@@ -31,7 +31,7 @@ impl Verdict {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Pass,
@@ -50,7 +50,7 @@ impl Status {
 }
 
 /// The whole grade of one exercise.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Grade {
     pub exercise: String,
     pub title: String,
@@ -65,9 +65,13 @@ pub struct Grade {
     pub checks: Vec<CheckResult>,
     /// The suite binary that ran, when it was built (for `--list`).
     pub suite: Option<std::path::PathBuf>,
+    /// When set, nothing had changed since this grade was made (seconds
+    /// since the Unix epoch): the verdict was reused, not re-run.
+    #[serde(default)]
+    pub reused_from: Option<u64>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StageResult {
     pub id: String,
     pub title: String,
@@ -75,7 +79,7 @@ pub struct StageResult {
     pub state: CheckState,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CheckResult {
     pub id: String,
     pub stage: String,

@@ -48,3 +48,27 @@ fn hints_come_one_at_a_time_for_the_stage_to_work_on() {
     let second = stdout(&grade_in(tmp.path(), &["hint", "bind"]));
     assert!(second.contains("hint 2 of") && second.contains("> 2."), "{second}");
 }
+
+#[test]
+fn an_unchanged_folder_reuses_its_verdict_until_an_edit_or_fresh() {
+    let _g = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    copy_kit(tmp.path());
+    let kit = tmp.path();
+    let reused = |args: &[&str]| -> bool {
+        let mut all = vec!["01-bind", "--format", "json"];
+        all.extend_from_slice(args);
+        let o = grade_in(kit, &all);
+        assert_eq!(code(&o), 1, "{}", stderr(&o));
+        json(&o)["reused"].as_bool().unwrap()
+    };
+    assert!(!reused(&[]), "the first grade runs");
+    assert!(reused(&[]), "nothing changed: the verdict is reused");
+    assert!(!reused(&["--fresh"]), "--fresh runs the checks");
+    let main = kit.join("exercises/01-bind/src/main.rs");
+    std::fs::write(&main, std::fs::read_to_string(&main).unwrap() + "\n// edited\n").unwrap();
+    assert!(!reused(&[]), "an edit is graded afresh");
+    assert!(!reused(&["--seed", "5"]), "a replay with a seed always runs");
+    let human = stdout(&grade_in(kit, &["01-bind"]));
+    assert!(human.contains("nothing changed since the last grade"), "{human}");
+}

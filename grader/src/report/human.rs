@@ -58,6 +58,17 @@ pub fn render(g: &Grade, p: Paint, root: &std::path::Path) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "{}  {}", p.bold(&g.exercise), g.title);
     let _ = writeln!(s, "{} {} {}", p.dim("grading"), p.link(root, &g.subject), p.dim(&format!("· seed {}", g.seed)));
+    if let Some(at) = g.reused_from {
+        let ago = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs().saturating_sub(at))
+            .unwrap_or(0);
+        let _ = writeln!(
+            s,
+            "{}",
+            p.yellow(&format!("nothing changed since the last grade ({ago} s ago): this is its verdict; --fresh runs the checks again"))
+        );
+    }
     let first_bad = g.first_failing_stage().map(|st| st.id.clone());
     let _ = writeln!(s);
     for stage in &g.stages {

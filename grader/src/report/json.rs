@@ -19,6 +19,7 @@ pub fn render(g: &Grade) -> Value {
         "subject": g.subject,
         "chapter": g.chapter,
         "duration_ms": g.duration_ms,
+        "reused": g.reused_from.is_some(),
         "first_failing_stage": g.first_failing_stage().map(|s| s.id.clone()),
         "stages": g.stages.iter().map(|s| json!({
             "id": s.id,
