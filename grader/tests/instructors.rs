@@ -3,7 +3,6 @@
 mod common;
 use common::*;
 
-use std::path::Path;
 use std::process::Command;
 
 #[test]
@@ -11,21 +10,21 @@ fn a_new_exercise_is_sound_right_away() {
     let _g = serial();
     let tmp = tempfile::tempdir().unwrap();
     copy_kit(tmp.path());
-    let o = grade_in(tmp.path(), &["new", "09-demo", "--title", "Say hello"]);
+    let o = grade_in(tmp.path(), &["new", "98-scaffolded", "--title", "Say hello"]);
     assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
     for f in [
-        "exercises/09-demo/src/main.rs",
-        "solutions/09-demo/src/main.rs",
-        "grader/suites/09-demo/exercise.toml",
-        "grader/suites/09-demo/variants.toml",
-        "docs/src/09-demo.md",
+        "exercises/98-scaffolded/src/main.rs",
+        "solutions/98-scaffolded/src/main.rs",
+        "grader/suites/98-scaffolded/exercise.toml",
+        "grader/suites/98-scaffolded/variants.toml",
+        "docs/src/98-scaffolded.md",
     ] {
         assert!(tmp.path().join(f).is_file(), "{f} was not created");
     }
     let toc = std::fs::read_to_string(tmp.path().join("docs/src/SUMMARY.md")).unwrap();
-    assert!(toc.contains("(./09-demo.md)"), "{toc}");
+    assert!(toc.contains("(./98-scaffolded.md)"), "{toc}");
 
-    let o = grade_in(tmp.path(), &["check", "09-demo"]);
+    let o = grade_in(tmp.path(), &["check", "98-scaffolded"]);
     let out = stdout(&o);
     assert_eq!(code(&o), 0, "{out}{}", stderr(&o));
     assert!(out.contains("the kit is sound") && out.contains("variant ignores-name"), "{out}");
@@ -43,7 +42,7 @@ fn a_new_exercise_is_sound_right_away() {
     assert!(o.status.success(), "{}", stderr(&o));
     let meta: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let names: Vec<&str> = meta["packages"].as_array().unwrap().iter().filter_map(|p| p["name"].as_str()).collect();
-    for pkg in ["demo", "demo-solution", "demo-suite"] {
+    for pkg in ["scaffolded", "scaffolded-solution", "scaffolded-suite"] {
         assert!(names.contains(&pkg), "{pkg} is not a workspace member: {names:?}");
     }
 }
