@@ -39,10 +39,7 @@ impl UserStore {
         let users = seed
             .into_iter()
             .map(|(id, name)| {
-                let user = User {
-                    id,
-                    name: name.to_string(),
-                };
+                let user = User { id, name: name.to_string() };
                 (id, user)
             })
             .collect();

@@ -37,9 +37,7 @@ pub async fn serve(State(state): State<AppState>, method: Method, uri: Uri) -> R
 ///
 /// See "Never outside the folder" in `docs/src/01-bind.md`.
 pub fn safe_relative_path(url_path: &str) -> Option<PathBuf> {
-    todo!(
-        "decode the URL path and refuse anything that could leave the folder (docs/src/01-bind.md)"
-    )
+    todo!("decode the URL path and refuse anything that could leave the folder (docs/src/01-bind.md)")
 }
 
 /// The `Content-Type` for a file, by its extension: see the table in

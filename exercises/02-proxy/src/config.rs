@@ -291,7 +291,10 @@ struct Pos {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Tok {
     /// A word or a quoted string (quotes removed, `quoted` set).
-    Word { text: String, quoted: bool },
+    Word {
+        text: String,
+        quoted: bool,
+    },
     Open,
     Close,
     Semi,
@@ -307,7 +310,12 @@ fn tokenize(file: &Path, text: &str) -> Result<Vec<(Tok, Pos)>, ConfigError> {
     let mut out = Vec::new();
     let mut chars = text.chars().peekable();
     let (mut line, mut column) = (1usize, 1usize);
-    let err = |pos: Pos, message: String| ConfigError { file: file.to_path_buf(), line: pos.line, column: pos.column, message };
+    let err = |pos: Pos, message: String| ConfigError {
+        file: file.to_path_buf(),
+        line: pos.line,
+        column: pos.column,
+        message,
+    };
     // Advance one character, keeping line and column.
     macro_rules! bump {
         () => {{
@@ -427,7 +435,15 @@ enum Context {
 
 /// Directives nginx has that this proxy accepts and ignores: they only
 /// matter once TLS or other exercises arrive.
-const IGNORED: &[&str] = &["ssl_certificate", "ssl_certificate_key", "ssl_protocols", "ssl_ciphers", "proxy_http_version", "access_log", "error_log"];
+const IGNORED: &[&str] = &[
+    "ssl_certificate",
+    "ssl_certificate_key",
+    "ssl_protocols",
+    "ssl_ciphers",
+    "proxy_http_version",
+    "access_log",
+    "error_log",
+];
 
 impl<'a> Parser<'a> {
     fn error(&self, pos: Pos, message: impl Into<String>) -> ConfigError {
@@ -464,7 +480,10 @@ impl<'a> Parser<'a> {
                 return match open {
                     Some(o) => Err(self.error(
                         self.end,
-                        format!("unexpected end of file: the `{{` at line {}, column {} is never closed with `}}`", o.line, o.column),
+                        format!(
+                            "unexpected end of file: the `{{` at line {}, column {} is never closed with `}}`",
+                            o.line, o.column
+                        ),
                     )),
                     None => Ok(out),
                 };
@@ -493,7 +512,10 @@ impl<'a> Parser<'a> {
         let mut args = Vec::new();
         loop {
             let Some((tok, pos)) = self.tokens.get(self.at).cloned() else {
-                return Err(self.error(self.end, format!("unexpected end of file: `{name}` must end with `;` or a `{{ }}` block")));
+                return Err(self.error(
+                    self.end,
+                    format!("unexpected end of file: `{name}` must end with `;` or a `{{ }}` block"),
+                ));
             };
             self.at += 1;
             match tok {
@@ -504,7 +526,9 @@ impl<'a> Parser<'a> {
                     return Ok(Directive { name, name_pos, args, block: Some(block) });
                 }
                 Tok::Close => {
-                    return Err(self.error(pos, format!("unexpected `}}`: the `{name}` directive before it must end with `;`")))
+                    return Err(
+                        self.error(pos, format!("unexpected `}}`: the `{name}` directive before it must end with `;`"))
+                    )
                 }
             }
         }
@@ -513,10 +537,30 @@ impl<'a> Parser<'a> {
     fn unknown(&self, name: &str, pos: Pos, cx: Context) -> ConfigError {
         let known: &[&str] = match cx {
             Context::Top => &["server"],
-            Context::Server => &["listen", "server_name", "location", "return", "proxy_set_header", "proxy_read_timeout", "proxy_connect_timeout"],
-            Context::Location => &["proxy_pass", "return", "proxy_set_header", "proxy_read_timeout", "proxy_connect_timeout"],
+            Context::Server => &[
+                "listen",
+                "server_name",
+                "location",
+                "return",
+                "proxy_set_header",
+                "proxy_read_timeout",
+                "proxy_connect_timeout",
+            ],
+            Context::Location => {
+                &["proxy_pass", "return", "proxy_set_header", "proxy_read_timeout", "proxy_connect_timeout"]
+            }
         };
-        let everywhere = ["server", "listen", "server_name", "location", "proxy_pass", "return", "proxy_set_header", "proxy_read_timeout", "proxy_connect_timeout"];
+        let everywhere = [
+            "server",
+            "listen",
+            "server_name",
+            "location",
+            "proxy_pass",
+            "return",
+            "proxy_set_header",
+            "proxy_read_timeout",
+            "proxy_connect_timeout",
+        ];
         let place = match cx {
             Context::Top => "at the top of the file",
             Context::Server => "inside `server { }`",
@@ -538,7 +582,13 @@ impl<'a> Parser<'a> {
 
     fn arity(&self, d: &Directive, min: usize, max: usize) -> Result<(), ConfigError> {
         if d.args.len() < min || d.args.len() > max {
-            let want = if min == max { format!("{min}") } else if max == usize::MAX { format!("at least {min}") } else { format!("{min} to {max}") };
+            let want = if min == max {
+                format!("{min}")
+            } else if max == usize::MAX {
+                format!("at least {min}")
+            } else {
+                format!("{min} to {max}")
+            };
             return Err(self.error(d.name_pos, format!("`{}` takes {want} argument(s), got {}", d.name, d.args.len())));
         }
         Ok(())
@@ -597,9 +647,9 @@ impl<'a> Parser<'a> {
             Some((_, p)) if !addr.ends_with(']') => p,
             _ => addr.as_str(),
         };
-        let port: u16 = port_text
-            .parse()
-            .map_err(|_| self.error(*pos, format!("`listen {addr}`: expected a port like 80 or 443 (optionally ADDRESS:PORT)")))?;
+        let port: u16 = port_text.parse().map_err(|_| {
+            self.error(*pos, format!("`listen {addr}`: expected a port like 80 or 443 (optionally ADDRESS:PORT)"))
+        })?;
         let mut ssl = false;
         let mut default_server = false;
         for (flag, _, pos) in &d.args[1..] {
@@ -607,7 +657,10 @@ impl<'a> Parser<'a> {
                 "ssl" => ssl = true,
                 "default_server" | "default" => default_server = true,
                 "http2" | "reuseport" | "ipv6only=on" | "ipv6only=off" => {}
-                other => return Err(self.error(*pos, format!("`listen` does not understand `{other}`; use `default_server` or `ssl`"))),
+                other => {
+                    return Err(self
+                        .error(*pos, format!("`listen` does not understand `{other}`; use `default_server` or `ssl`")))
+                }
             }
         }
         let listener = match (port, ssl) {
@@ -630,13 +683,17 @@ impl<'a> Parser<'a> {
         let name = text.to_ascii_lowercase();
         if let Some(rest) = name.strip_prefix("*.") {
             if rest.contains('*') || rest.is_empty() {
-                return Err(self.error(pos, format!("invalid server name `{text}`: only one `*`, at the start or the end")));
+                return Err(
+                    self.error(pos, format!("invalid server name `{text}`: only one `*`, at the start or the end"))
+                );
             }
             return Ok(vec![ServerName::LeadingWildcard(format!(".{rest}"))]);
         }
         if let Some(rest) = name.strip_suffix(".*") {
             if rest.contains('*') || rest.is_empty() {
-                return Err(self.error(pos, format!("invalid server name `{text}`: only one `*`, at the start or the end")));
+                return Err(
+                    self.error(pos, format!("invalid server name `{text}`: only one `*`, at the start or the end"))
+                );
             }
             return Ok(vec![ServerName::TrailingWildcard(format!("{rest}."))]);
         }
@@ -652,7 +709,8 @@ impl<'a> Parser<'a> {
 
     fn pattern(&self, source: &str, case_sensitive: bool, pos: Pos) -> Result<Pattern, ConfigError> {
         let full = if case_sensitive { source.to_string() } else { format!("(?i){source}") };
-        let regex = regex_lite::Regex::new(&full).map_err(|e| self.error(pos, format!("invalid regular expression `{source}`: {e}")))?;
+        let regex = regex_lite::Regex::new(&full)
+            .map_err(|e| self.error(pos, format!("invalid regular expression `{source}`: {e}")))?;
         Ok(Pattern { source: source.to_string(), regex })
     }
 
@@ -666,8 +724,12 @@ impl<'a> Parser<'a> {
                 // `location =/x` is written without a space now and then.
                 if !quoted && text.starts_with('=') && text.len() > 1 {
                     (Modifier::Exact, (text[1..].to_string(), quoted, pos))
-                } else if !quoted && (text.starts_with("~*") || text.starts_with("^~") || text.starts_with('~')) && text.len() > 1 {
-                    return Err(self.error(pos, format!("put a space between the modifier and the pattern in `location {text}`")));
+                } else if !quoted
+                    && (text.starts_with("~*") || text.starts_with("^~") || text.starts_with('~'))
+                    && text.len() > 1
+                {
+                    return Err(self
+                        .error(pos, format!("put a space between the modifier and the pattern in `location {text}`")));
                 } else {
                     (Modifier::Prefix, d.args[0].clone())
                 }
@@ -679,11 +741,19 @@ impl<'a> Parser<'a> {
                     "^~" => Modifier::PreferPrefix,
                     "~" => Modifier::Regex { case_insensitive: false },
                     "~*" => Modifier::Regex { case_insensitive: true },
-                    other => return Err(self.error(*mpos, format!("unknown location modifier `{other}`; use =, ^~, ~ or ~*"))),
+                    other => {
+                        return Err(
+                            self.error(*mpos, format!("unknown location modifier `{other}`; use =, ^~, ~ or ~*"))
+                        )
+                    }
                 };
                 (modifier, d.args[1].clone())
             }
-            _ => return Err(self.error(d.name_pos, "`location` takes a path (or a modifier and a pattern) and a `{ }` block")),
+            _ => {
+                return Err(
+                    self.error(d.name_pos, "`location` takes a path (or a modifier and a pattern) and a `{ }` block")
+                )
+            }
         };
         let regex = match modifier {
             Modifier::Regex { case_insensitive } => Some(self.pattern(&pattern, !case_insensitive, pos)?),
@@ -713,7 +783,10 @@ impl<'a> Parser<'a> {
                         ret = Some(self.ret(&d)?);
                     }
                 }
-                "location" => return Err(self.error(d.name_pos, "nested locations are not supported by this proxy: put each `location` directly in `server { }`")),
+                "location" => return Err(self.error(
+                    d.name_pos,
+                    "nested locations are not supported by this proxy: put each `location` directly in `server { }`",
+                )),
                 _ => self.proxy_setting(&d, &mut proxy, Context::Location)?,
             }
         }
@@ -728,7 +801,11 @@ impl<'a> Parser<'a> {
 
     fn proxy_pass(&self, url: &str, pos: Pos) -> Result<ProxyPass, ConfigError> {
         let Some(rest) = url.strip_prefix("http://") else {
-            let why = if url.starts_with("https://") { "https upstreams are not supported; the app listens on plain http on localhost" } else { "it must start with http://" };
+            let why = if url.starts_with("https://") {
+                "https upstreams are not supported; the app listens on plain http on localhost"
+            } else {
+                "it must start with http://"
+            };
             return Err(self.error(pos, format!("`proxy_pass {url}`: {why}")));
         };
         if rest.contains('$') {
@@ -740,7 +817,9 @@ impl<'a> Parser<'a> {
         };
         let (host, port) = match authority.rsplit_once(':') {
             Some((h, p)) => {
-                let port = p.parse::<u16>().map_err(|_| self.error(pos, format!("`proxy_pass {url}`: `{p}` is not a port")))?;
+                let port = p
+                    .parse::<u16>()
+                    .map_err(|_| self.error(pos, format!("`proxy_pass {url}`: `{p}` is not a port")))?;
                 (h.to_string(), port)
             }
             None => (authority.to_string(), 80),
@@ -764,10 +843,13 @@ impl<'a> Parser<'a> {
             };
             return Ok(Return { code, text });
         }
-        if d.args.len() == 1 && (first.starts_with("http://") || first.starts_with("https://") || first.starts_with("$scheme")) {
+        if d.args.len() == 1
+            && (first.starts_with("http://") || first.starts_with("https://") || first.starts_with("$scheme"))
+        {
             return Ok(Return { code: 302, text: Some(self.template(first, *pos)?) });
         }
-        Err(self.error(*pos, format!("`return {first}`: expected a status code (`return 301 https://$host$request_uri;`)")))
+        Err(self
+            .error(*pos, format!("`return {first}`: expected a status code (`return 301 https://$host$request_uri;`)")))
     }
 
     fn proxy_setting(&self, d: &Directive, into: &mut Inherit, cx: Context) -> Result<(), ConfigError> {
@@ -788,7 +870,9 @@ impl<'a> Parser<'a> {
                 self.no_block(d)?;
                 self.arity(d, 1, 1)?;
                 let (text, _, pos) = &d.args[0];
-                let t = parse_time(text).ok_or_else(|| self.error(*pos, format!("`{} {text}`: expected a time like 5s, 500ms or 1m", d.name)))?;
+                let t = parse_time(text).ok_or_else(|| {
+                    self.error(*pos, format!("`{} {text}`: expected a time like 5s, 500ms or 1m", d.name))
+                })?;
                 if d.name == "proxy_read_timeout" {
                     into.read_timeout = Some(t);
                 } else {

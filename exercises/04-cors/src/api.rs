@@ -40,10 +40,8 @@ pub async fn create_note(
     headers: HeaderMap,
     body: Result<Json<Value>, JsonRejection>,
 ) -> Response {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+    let token =
+        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
     if token != Some(state.api_token.as_str()) {
         return error(StatusCode::UNAUTHORIZED, "send Authorization: Bearer <API_TOKEN>");
     }

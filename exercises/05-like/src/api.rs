@@ -57,10 +57,7 @@ pub async fn get_post(
 
 /// `GET /api/notifications`: `{"notifications": [...]}`, the caller's,
 /// newest first.
-pub async fn notifications(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+pub async fn notifications(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
     todo!("authenticate, then store::notifications (docs/src/05-like.md)")
 }
 

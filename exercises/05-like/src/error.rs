@@ -18,11 +18,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            message: message.into(),
-            challenge: None,
-        }
+        ApiError { status, message: message.into(), challenge: None }
     }
 
     /// 400: the request itself is wrong; sending it again will not help.
@@ -33,10 +29,7 @@ impl ApiError {
     /// 401: we do not know who is asking. The `WWW-Authenticate: Bearer`
     /// header tells the client which kind of credentials to send.
     pub fn unauthorized(message: impl Into<String>) -> ApiError {
-        ApiError {
-            challenge: Some("Bearer"),
-            ..ApiError::new(StatusCode::UNAUTHORIZED, message)
-        }
+        ApiError { challenge: Some("Bearer"), ..ApiError::new(StatusCode::UNAUTHORIZED, message) }
     }
 
     /// 401 for a token that was sent but belongs to nobody (RFC 6750 names
@@ -72,9 +65,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, Json(json!({ "error": self.message }))).into_response();
         if let Some(challenge) = self.challenge {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
         }
         response
     }

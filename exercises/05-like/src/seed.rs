@@ -41,12 +41,11 @@ pub struct SeedPost {
 impl Seed {
     /// Reads and checks a seed file.
     pub fn load(path: &Path) -> Result<Seed, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read the seed file {}: {e}", path.display()))?;
-        let seed: Seed = serde_json::from_str(&text)
-            .map_err(|e| format!("the seed file {} is not valid: {e}", path.display()))?;
-        seed.validate()
-            .map_err(|e| format!("the seed file {}: {e}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| format!("cannot read the seed file {}: {e}", path.display()))?;
+        let seed: Seed =
+            serde_json::from_str(&text).map_err(|e| format!("the seed file {} is not valid: {e}", path.display()))?;
+        seed.validate().map_err(|e| format!("the seed file {}: {e}", path.display()))?;
         Ok(seed)
     }
 
@@ -57,16 +56,8 @@ impl Seed {
     /// curl -i -H 'Authorization: Bearer ada-token' localhost:3001/api/notifications
     /// ```
     pub fn demo() -> Seed {
-        let user = |id, name: &str, token: &str| SeedUser {
-            id,
-            name: name.to_string(),
-            token: token.to_string(),
-        };
-        let post = |id, owner, text: &str| SeedPost {
-            id,
-            owner,
-            text: text.to_string(),
-        };
+        let user = |id, name: &str, token: &str| SeedUser { id, name: name.to_string(), token: token.to_string() };
+        let post = |id, owner, text: &str| SeedPost { id, owner, text: text.to_string() };
         Seed {
             users: vec![
                 user(1, "Ada Lovelace", "ada-token"),

@@ -35,10 +35,7 @@ pub struct UserStore {
 impl UserStore {
     /// The store a fresh server starts with.
     pub fn seeded() -> UserStore {
-        let mut store = UserStore {
-            users: BTreeMap::new(),
-            next_id: 1,
-        };
+        let mut store = UserStore { users: BTreeMap::new(), next_id: 1 };
         store.insert("Ada Lovelace".to_string());
         store.insert("Grace Hopper".to_string());
         store
@@ -56,10 +53,7 @@ impl UserStore {
 
     /// Stores a new user under the next free id and returns it.
     pub fn insert(&mut self, name: String) -> User {
-        let user = User {
-            id: self.next_id,
-            name,
-        };
+        let user = User { id: self.next_id, name };
         self.next_id += 1;
         self.users.insert(user.id, user.clone());
         user
@@ -85,11 +79,9 @@ pub async fn get_user(
     // Taking the id as text (instead of `Path<u64>`) lets us word the 400
     // ourselves; axum's own rejection would be plain text.
     let Path(raw) = id.map_err(|_| ApiError::bad_request("the user id is not valid"))?;
-    let id = parse_id(&raw)
-        .ok_or_else(|| ApiError::bad_request(format!("user id must be a number, got {raw:?}")))?;
+    let id = parse_id(&raw).ok_or_else(|| ApiError::bad_request(format!("user id must be a number, got {raw:?}")))?;
     let user = state.users().get(id);
-    user.map(Json)
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no user with id {id}")))
+    user.map(Json).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no user with id {id}")))
 }
 
 /// Digits only: `u64::from_str` would also accept a leading `+`.
@@ -118,29 +110,18 @@ pub async fn create_user(
     let name = match body.get("name") {
         Some(Value::String(name)) => name.trim(),
         Some(_) => return Err(ApiError::bad_request("name must be a string")),
-        None => {
-            return Err(ApiError::bad_request(
-                "the body must be a JSON object like {\"name\": \"...\"}",
-            ))
-        }
+        None => return Err(ApiError::bad_request("the body must be a JSON object like {\"name\": \"...\"}")),
     };
     if name.is_empty() {
         return Err(ApiError::bad_request("name must not be empty"));
     }
     if name.chars().count() > MAX_NAME_CHARS {
-        return Err(ApiError::bad_request(format!(
-            "name must be at most {MAX_NAME_CHARS} characters"
-        )));
+        return Err(ApiError::bad_request(format!("name must be at most {MAX_NAME_CHARS} characters")));
     }
 
     let user = state.users().insert(name.to_string());
     let location = format!("/users/{}", user.id);
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(user),
-    )
-        .into_response())
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(user)).into_response())
 }
 
 /// Every way a body can fail to be `{"name": "..."}`, as a 400.

@@ -22,10 +22,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(public_dir: PathBuf) -> AppState {
-        AppState {
-            users: Arc::new(Mutex::new(UserStore::seeded())),
-            public_dir: Arc::new(public_dir),
-        }
+        AppState { users: Arc::new(Mutex::new(UserStore::seeded())), public_dir: Arc::new(public_dir) }
     }
 
     /// Locks the user store. Requests run in parallel, so the one store
@@ -35,9 +32,7 @@ impl AppState {
         // A poisoned lock means a handler panicked while holding it; the
         // store is still consistent (every change is a single insert), so
         // keep serving instead of turning every later request into a panic.
-        self.users
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.users.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -56,8 +51,5 @@ pub fn router(state: AppState) -> Router {
 
 /// 405 for a known path asked with a method it does not support.
 pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        format!("method {method} is not allowed on {}", uri.path()),
-    )
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, format!("method {method} is not allowed on {}", uri.path()))
 }

@@ -56,14 +56,9 @@ impl Config {
             }
         };
 
-        let public_dir = env::var_os("PUBLIC_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_PUBLIC_DIR));
+        let public_dir =
+            env::var_os("PUBLIC_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(DEFAULT_PUBLIC_DIR));
 
-        Ok(Config {
-            host,
-            port,
-            public_dir,
-        })
+        Ok(Config { host, port, public_dir })
     }
 }

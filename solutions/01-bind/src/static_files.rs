@@ -26,10 +26,7 @@ pub async fn serve(State(state): State<AppState>, method: Method, uri: Uri) -> R
     if method != Method::GET && method != Method::HEAD {
         return (
             [(header::ALLOW, "GET,HEAD")],
-            ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                format!("method {method} is not allowed on {}", uri.path()),
-            ),
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, format!("method {method} is not allowed on {}", uri.path())),
         )
             .into_response();
     }
@@ -48,22 +45,14 @@ pub async fn serve(State(state): State<AppState>, method: Method, uri: Uri) -> R
 }
 
 fn file_response(content_type: &'static str, len: u64, body: Body) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, content_type.to_string()),
-            (header::CONTENT_LENGTH, len.to_string()),
-        ],
-        body,
-    )
+    ([(header::CONTENT_TYPE, content_type.to_string()), (header::CONTENT_LENGTH, len.to_string())], body)
         .into_response()
 }
 
 /// The file's path and size, if `path` is a regular file (not a folder).
 async fn regular_file(path: &Path) -> Option<(PathBuf, u64)> {
     let metadata = tokio::fs::metadata(path).await.ok()?;
-    metadata
-        .is_file()
-        .then(|| (path.to_path_buf(), metadata.len()))
+    metadata.is_file().then(|| (path.to_path_buf(), metadata.len()))
 }
 
 /// Turns a URL path into a path relative to the public folder, or `None`
@@ -100,21 +89,14 @@ pub fn safe_relative_path(url_path: &str) -> Option<PathBuf> {
 /// root, a drive prefix (`C:` on Windows) or a parent link.
 fn is_plain_name(segment: &str) -> bool {
     let mut components = Path::new(segment).components();
-    matches!(
-        (components.next(), components.next()),
-        (Some(Component::Normal(_)), None)
-    )
+    matches!((components.next(), components.next()), (Some(Component::Normal(_)), None))
 }
 
 /// The `Content-Type` for a file, by its extension. The browser relies on
 /// it: a stylesheet sent as `text/plain` is not applied, a script sent as
 /// `text/plain` is not run.
 pub fn content_type_for(path: &Path) -> &'static str {
-    let extension = path
-        .extension()
-        .and_then(|ext| ext.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let extension = path.extension().and_then(|ext| ext.to_str()).unwrap_or("").to_ascii_lowercase();
     match extension.as_str() {
         "html" => "text/html; charset=utf-8",
         "css" => "text/css; charset=utf-8",

@@ -12,7 +12,8 @@ use std::net::IpAddr;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
 /// Headers that describe one connection, never forwarded (RFC 9110 7.6.1).
-pub const HOP_BY_HOP: &[&str] = &["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"];
+pub const HOP_BY_HOP: &[&str] =
+    &["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"];
 
 /// Remove the hop-by-hop headers: the fixed list above, and every header
 /// that the `Connection` header itself names (`Connection: close, x-trace`

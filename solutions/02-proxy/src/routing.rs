@@ -63,7 +63,10 @@ pub fn select_server<'a>(rules: &'a Rules, listener: Listener, host: &str) -> Op
     for s in &candidates {
         for n in &s.names {
             if let ServerName::TrailingWildcard(prefix) = n {
-                if host.starts_with(prefix.as_str()) && host.len() > prefix.len() && best.is_none_or(|(_, len)| prefix.len() > len) {
+                if host.starts_with(prefix.as_str())
+                    && host.len() > prefix.len()
+                    && best.is_none_or(|(_, len)| prefix.len() > len)
+                {
                     best = Some((s, prefix.len()));
                 }
             }
@@ -73,16 +76,13 @@ pub fn select_server<'a>(rules: &'a Rules, listener: Listener, host: &str) -> Op
         return Some(s);
     }
 
-    let regex = candidates.iter().find(|s| s.names.iter().any(|n| matches!(n, ServerName::Regex(p) if p.is_match(host))));
+    let regex =
+        candidates.iter().find(|s| s.names.iter().any(|n| matches!(n, ServerName::Regex(p) if p.is_match(host))));
     if let Some(s) = regex {
         return Some(s);
     }
 
-    candidates
-        .iter()
-        .find(|s| s.listens_on(listener).is_some_and(|l| l.default_server))
-        .or(candidates.first())
-        .copied()
+    candidates.iter().find(|s| s.listens_on(listener).is_some_and(|l| l.default_server)).or(candidates.first()).copied()
 }
 
 /// What location matching found.
@@ -111,7 +111,10 @@ pub fn select_location<'a>(server: &'a Server, path: &str) -> LocationMatch<'a> 
     let mut longest: Option<&Location> = None;
     for l in &server.locations {
         let is_prefix = matches!(l.modifier, Modifier::Prefix | Modifier::PreferPrefix);
-        if is_prefix && path.starts_with(l.pattern.as_str()) && longest.is_none_or(|best| l.pattern.len() > best.pattern.len()) {
+        if is_prefix
+            && path.starts_with(l.pattern.as_str())
+            && longest.is_none_or(|best| l.pattern.len() > best.pattern.len())
+        {
             longest = Some(l);
         }
     }

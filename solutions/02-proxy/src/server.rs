@@ -38,7 +38,11 @@ pub async fn serve(rules: Arc<Rules>, plain: TcpListener, tls: TcpListener) -> s
 }
 
 /// One request, from arrival to answer.
-async fn handle(State(shared): State<Shared>, ConnectInfo(client): ConnectInfo<SocketAddr>, request: Request) -> Response<Body> {
+async fn handle(
+    State(shared): State<Shared>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response<Body> {
     let raw_target = request.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
     let target = match uri::parse(&raw_target) {
         Ok(t) => t,
@@ -112,7 +116,8 @@ impl Vars<'_> {
             Var::RequestMethod => self.method.clone(),
             Var::ProxyHost => pass.map(ProxyPass::proxy_host).unwrap_or_default(),
             Var::Http(name) => {
-                let values: Vec<&str> = self.headers.get_all(name.as_str()).iter().filter_map(|v| v.to_str().ok()).collect();
+                let values: Vec<&str> =
+                    self.headers.get_all(name.as_str()).iter().filter_map(|v| v.to_str().ok()).collect();
                 values.join(", ")
             }
         }
@@ -155,8 +160,12 @@ fn plain(status: StatusCode, why: &str) -> Response<Body> {
 /// `proxy_pass`: send the request on and relay the answer.
 async fn proxy(request: Request, cx: &Vars<'_>, location: &Location, pass: &ProxyPass) -> Response<Body> {
     let upstream_uri = routing::upstream_uri(location, pass, cx.target);
-    let set: Vec<(String, String)> =
-        location.proxy.set_headers.iter().map(|(name, value)| (name.clone(), value.render(&|v| cx.value(v, Some(pass))))).collect();
+    let set: Vec<(String, String)> = location
+        .proxy
+        .set_headers
+        .iter()
+        .map(|(name, value)| (name.clone(), value.render(&|v| cx.value(v, Some(pass)))))
+        .collect();
     let headers = forward::upstream_headers(request.headers(), &set);
     let (parts, body) = request.into_parts();
     let mut outgoing = axum::http::Request::builder().method(parts.method).uri(upstream_uri.as_str());
@@ -165,7 +174,9 @@ async fn proxy(request: Request, cx: &Vars<'_>, location: &Location, pass: &Prox
     }
     let outgoing = match outgoing.body(body) {
         Ok(r) => r,
-        Err(e) => return plain(StatusCode::BAD_REQUEST, &format!("cannot form the upstream request {upstream_uri}: {e}")),
+        Err(e) => {
+            return plain(StatusCode::BAD_REQUEST, &format!("cannot form the upstream request {upstream_uri}: {e}"))
+        }
     };
     match exchange(outgoing, location, pass).await {
         Ok(response) => {
@@ -175,10 +186,18 @@ async fn proxy(request: Request, cx: &Vars<'_>, location: &Location, pass: &Prox
         }
         Err(err) => {
             let why = match &err {
-                UpstreamError::Refused(e) => format!("the upstream {}:{} refused the connection ({e})", pass.host, pass.port),
-                UpstreamError::ConnectTimeout => format!("no connection to the upstream {}:{} in time", pass.host, pass.port),
-                UpstreamError::ReadTimeout => format!("the upstream {}:{} did not answer in time", pass.host, pass.port),
-                UpstreamError::Broken(e) => format!("the upstream {}:{} broke the exchange ({e})", pass.host, pass.port),
+                UpstreamError::Refused(e) => {
+                    format!("the upstream {}:{} refused the connection ({e})", pass.host, pass.port)
+                }
+                UpstreamError::ConnectTimeout => {
+                    format!("no connection to the upstream {}:{} in time", pass.host, pass.port)
+                }
+                UpstreamError::ReadTimeout => {
+                    format!("the upstream {}:{} did not answer in time", pass.host, pass.port)
+                }
+                UpstreamError::Broken(e) => {
+                    format!("the upstream {}:{} broke the exchange ({e})", pass.host, pass.port)
+                }
             };
             plain(forward::error_status(&err), &why)
         }
@@ -199,8 +218,9 @@ async fn exchange(
         Ok(Err(e)) => return Err(UpstreamError::Refused(e.to_string())),
         Ok(Ok(s)) => s,
     };
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| UpstreamError::Broken(e.to_string()))?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| UpstreamError::Broken(e.to_string()))?;
     tokio::spawn(async move {
         // Ends when the response body has been read or the upstream hangs up.
         let _ = connection.await;

@@ -16,12 +16,10 @@ use crate::cors::{self, Cors, CorsBuilder};
 /// `session` cookie), the methods and headers the routes need, and the
 /// response headers the frontend reads.
 pub fn policy(config: &Config) -> Cors {
-    let allowed_headers = [header::AUTHORIZATION, header::CONTENT_TYPE]
-        .into_iter()
-        .chain(config.allowed_headers.iter().cloned());
-    let exposed_headers = [HeaderName::from_static("x-request-id")]
-        .into_iter()
-        .chain(config.exposed_headers.iter().cloned());
+    let allowed_headers =
+        [header::AUTHORIZATION, header::CONTENT_TYPE].into_iter().chain(config.allowed_headers.iter().cloned());
+    let exposed_headers =
+        [HeaderName::from_static("x-request-id")].into_iter().chain(config.exposed_headers.iter().cloned());
     CorsBuilder::new()
         .allow_origins(config.allowed_origins.iter().cloned())
         .allow_credentials()
@@ -43,7 +41,5 @@ pub fn router(config: &Config) -> Router {
         .with_state(state);
     // The CORS layer wraps the whole route table, not each route: it sees
     // every request first, so it answers a preflight before any routing.
-    Router::new()
-        .fallback_service(routes)
-        .layer(middleware::from_fn_with_state(Arc::new(policy(config)), cors::layer))
+    Router::new().fallback_service(routes).layer(middleware::from_fn_with_state(Arc::new(policy(config)), cors::layer))
 }

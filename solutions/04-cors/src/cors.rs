@@ -319,13 +319,13 @@ impl Cors {
     pub fn vary(&self, preflight: bool) -> Option<HeaderValue> {
         match (&self.origins, preflight) {
             (Origins::Any, false) => None,
-            (Origins::Any, true) => Some(HeaderValue::from_static(
-                "Access-Control-Request-Method, Access-Control-Request-Headers",
-            )),
+            (Origins::Any, true) => {
+                Some(HeaderValue::from_static("Access-Control-Request-Method, Access-Control-Request-Headers"))
+            }
             (Origins::List(_), false) => Some(HeaderValue::from_static("Origin")),
-            (Origins::List(_), true) => Some(HeaderValue::from_static(
-                "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
-            )),
+            (Origins::List(_), true) => {
+                Some(HeaderValue::from_static("Origin, Access-Control-Request-Method, Access-Control-Request-Headers"))
+            }
         }
     }
 }

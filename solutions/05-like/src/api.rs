@@ -64,10 +64,7 @@ pub async fn get_post(
 
 /// `GET /api/notifications`: `{"notifications": [...]}`, the caller's,
 /// newest first.
-pub async fn notifications(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+pub async fn notifications(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
     let user = auth::authenticate(&state.db, &headers).await?;
     let list = state.db.call(move |conn| store::notifications(conn, user.id)).await?;
     Ok(Json(json!({ "notifications": list })))
@@ -81,9 +78,7 @@ fn parse_post_id(id: Result<Path<String>, PathRejection>) -> Result<i64, ApiErro
     let digits = !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit());
     match raw.parse::<i64>() {
         Ok(id) if digits && id > 0 => Ok(id),
-        _ => Err(ApiError::bad_request(format!(
-            "a post id is a positive whole number, got {raw:?}"
-        ))),
+        _ => Err(ApiError::bad_request(format!("a post id is a positive whole number, got {raw:?}"))),
     }
 }
 

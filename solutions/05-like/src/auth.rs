@@ -24,18 +24,12 @@ pub async fn authenticate(db: &Db, headers: &HeaderMap) -> Result<User, ApiError
 /// matter (`bearer` is fine); the token is taken as it is.
 fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
     let Some(value) = headers.get(AUTHORIZATION) else {
-        return Err(ApiError::unauthorized(
-            "this needs a user: send `Authorization: Bearer <token>`",
-        ));
+        return Err(ApiError::unauthorized("this needs a user: send `Authorization: Bearer <token>`"));
     };
-    let value = value
-        .to_str()
-        .map_err(|_| ApiError::unauthorized("the Authorization header is not readable text"))?;
+    let value = value.to_str().map_err(|_| ApiError::unauthorized("the Authorization header is not readable text"))?;
     let (scheme, token) = value.trim().split_once(' ').unwrap_or((value.trim(), ""));
     if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(ApiError::unauthorized(format!(
-            "the Authorization scheme must be Bearer, got {scheme:?}"
-        )));
+        return Err(ApiError::unauthorized(format!("the Authorization scheme must be Bearer, got {scheme:?}")));
     }
     let token = token.trim();
     if token.is_empty() {

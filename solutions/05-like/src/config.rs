@@ -59,14 +59,7 @@ impl Config {
             .filter(|p| !p.is_empty())
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATABASE_PATH));
-        let seed_path = env::var_os("SEED_PATH")
-            .filter(|p| !p.is_empty())
-            .map(PathBuf::from);
-        Ok(Config {
-            host,
-            port,
-            database_path,
-            seed_path,
-        })
+        let seed_path = env::var_os("SEED_PATH").filter(|p| !p.is_empty()).map(PathBuf::from);
+        Ok(Config { host, port, database_path, seed_path })
     }
 }

@@ -87,28 +87,21 @@ impl Db {
         let mut conn = open_connection(path).map_err(describe)?;
         // WAL: readers do not wait for the writer, and a commit is one
         // append to the log.
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
-            .map_err(describe)?;
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)).map_err(describe)?;
         if !mode.eq_ignore_ascii_case("wal") {
             eprintln!("warning: {} is in journal mode {mode}, not WAL", path.display());
         }
 
         // One transaction for "is it new? then create it": two servers
         // started on the same new file cannot both seed it.
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(describe)?;
-        let version: i64 = tx
-            .query_row("PRAGMA user_version", [], |row| row.get(0))
-            .map_err(describe)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(describe)?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0)).map_err(describe)?;
         match version {
             0 => {
                 let seed = seed()?;
                 tx.execute_batch(SCHEMA).map_err(describe)?;
                 load_seed(&tx, &seed).map_err(describe)?;
-                tx.pragma_update(None, "user_version", SCHEMA_VERSION)
-                    .map_err(describe)?;
+                tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(describe)?;
             }
             SCHEMA_VERSION => {}
             other => {
@@ -142,12 +135,7 @@ impl Db {
         F: FnOnce(&mut Connection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        let _permit = self
-            .inner
-            .permits
-            .acquire()
-            .await
-            .map_err(ApiError::internal)?;
+        let _permit = self.inner.permits.acquire().await.map_err(ApiError::internal)?;
         let inner = self.inner.clone();
         let job = tokio::task::spawn_blocking(move || {
             let mut conn = match inner.take() {

@@ -48,16 +48,9 @@ pub struct Notification {
 /// The user whose token this is, or `None` when it is nobody's.
 pub fn user_by_token(conn: &Connection, token: &str) -> Result<Option<User>, ApiError> {
     let user = conn
-        .query_row(
-            "SELECT id, name FROM users WHERE token = ?1",
-            [token],
-            |row| {
-                Ok(User {
-                    id: row.get(0)?,
-                    name: row.get(1)?,
-                })
-            },
-        )
+        .query_row("SELECT id, name FROM users WHERE token = ?1", [token], |row| {
+            Ok(User { id: row.get(0)?, name: row.get(1)? })
+        })
         .optional()?;
     Ok(user)
 }
@@ -76,10 +69,7 @@ pub fn post_view(conn: &Connection, post: i64, viewer: i64) -> Result<PostView, 
                     id: row.get(0)?,
                     text: row.get(1)?,
                     likes: row.get(2)?,
-                    owner: User {
-                        id: row.get(3)?,
-                        name: row.get(4)?,
-                    },
+                    owner: User { id: row.get(3)?, name: row.get(4)? },
                     liked: row.get(5)?,
                 })
             },
@@ -99,10 +89,8 @@ pub fn like(conn: &mut Connection, post: i64, user: i64) -> Result<LikeState, Ap
 
     // Insert-if-absent: the primary key (post_id, user_id) makes a second
     // row impossible, and `changes` tells us whether this one was new.
-    let added = tx.execute(
-        "INSERT INTO likes (post_id, user_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-        params![post, user],
-    )?;
+    let added =
+        tx.execute("INSERT INTO likes (post_id, user_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING", params![post, user])?;
     if added == 1 {
         // Relative to what the row holds, in the same transaction as the
         // insert: never `SET like_count = <a number we read earlier>`.
@@ -127,10 +115,7 @@ pub fn unlike(conn: &mut Connection, post: i64, user: i64) -> Result<LikeState, 
     if !post_exists(&tx, post)? {
         return Err(no_such_post(post));
     }
-    let removed = tx.execute(
-        "DELETE FROM likes WHERE post_id = ?1 AND user_id = ?2",
-        params![post, user],
-    )?;
+    let removed = tx.execute("DELETE FROM likes WHERE post_id = ?1 AND user_id = ?2", params![post, user])?;
     if removed == 1 {
         tx.execute("UPDATE posts SET like_count = like_count - 1 WHERE id = ?1", [post])?;
     }
@@ -152,10 +137,7 @@ pub fn notifications(conn: &Connection, user: i64) -> Result<Vec<Notification>, 
             id: row.get(0)?,
             kind: row.get(1)?,
             post_id: row.get(2)?,
-            from: User {
-                id: row.get(3)?,
-                name: row.get(4)?,
-            },
+            from: User { id: row.get(3)?, name: row.get(4)? },
         })
     })?;
     let list = rows.collect::<Result<Vec<_>, _>>()?;
@@ -164,16 +146,12 @@ pub fn notifications(conn: &Connection, user: i64) -> Result<Vec<Notification>, 
 
 /// The owner of `post`; 404 when there is no such post.
 fn post_owner(conn: &Connection, post: i64) -> Result<i64, ApiError> {
-    let owner = conn
-        .query_row("SELECT owner_id FROM posts WHERE id = ?1", [post], |row| row.get(0))
-        .optional()?;
+    let owner = conn.query_row("SELECT owner_id FROM posts WHERE id = ?1", [post], |row| row.get(0)).optional()?;
     owner.ok_or_else(|| no_such_post(post))
 }
 
 fn post_exists(conn: &Connection, post: i64) -> Result<bool, ApiError> {
-    let found = conn
-        .query_row("SELECT 1 FROM posts WHERE id = ?1", [post], |_| Ok(()))
-        .optional()?;
+    let found = conn.query_row("SELECT 1 FROM posts WHERE id = ?1", [post], |_| Ok(())).optional()?;
     Ok(found.is_some())
 }
 

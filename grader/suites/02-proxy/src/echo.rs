@@ -60,11 +60,8 @@ async fn answer(name: String, req: Request) -> Response<Body> {
         tokio::time::sleep(Duration::from_millis(ms.min(30_000))).await;
     }
     let body = axum::body::to_bytes(body, 64 << 20).await.unwrap_or_default();
-    let headers: Vec<Value> = parts
-        .headers
-        .iter()
-        .map(|(k, v)| json!([k.as_str(), String::from_utf8_lossy(v.as_bytes())]))
-        .collect();
+    let headers: Vec<Value> =
+        parts.headers.iter().map(|(k, v)| json!([k.as_str(), String::from_utf8_lossy(v.as_bytes())])).collect();
     let seen = json!({
         "upstream": name,
         "method": parts.method.as_str(),
@@ -73,7 +70,10 @@ async fn answer(name: String, req: Request) -> Response<Body> {
         "body_len": body.len(),
         "body_fnv": fnv(&body),
     });
-    let status = get("x-echo-status").and_then(|s| s.parse::<u16>().ok()).and_then(|s| StatusCode::from_u16(s).ok()).unwrap_or(StatusCode::OK);
+    let status = get("x-echo-status")
+        .and_then(|s| s.parse::<u16>().ok())
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::OK);
     let mut response = Response::new(Body::from(seen.to_string()));
     *response.status_mut() = status;
     let h = response.headers_mut();
@@ -127,6 +127,9 @@ impl Seen {
         }
     }
     pub fn header_names(&self) -> Vec<String> {
-        self.0["headers"].as_array().map(|a| a.iter().filter_map(|p| p[0].as_str().map(str::to_string)).collect()).unwrap_or_default()
+        self.0["headers"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|p| p[0].as_str().map(str::to_string)).collect())
+            .unwrap_or_default()
     }
 }

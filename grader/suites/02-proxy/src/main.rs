@@ -74,7 +74,11 @@ async fn start(cx: &mut Ctx, rules: &str) -> Result<Running, Failure> {
     let (dir, path) = write_rules(cx, rules)?;
     let (port, tls_port) = (free_port()?, free_port()?);
     let spec = Spawn {
-        env: vec![("HOST".into(), "127.0.0.1".into()), ("PORT".into(), port.to_string()), ("TLS_PORT".into(), tls_port.to_string())],
+        env: vec![
+            ("HOST".into(), "127.0.0.1".into()),
+            ("PORT".into(), port.to_string()),
+            ("TLS_PORT".into(), tls_port.to_string()),
+        ],
         args: vec![path.to_string_lossy().into_owned()],
     };
     let (proc, addr) = Proc::start_server(cx, cx.subject(), &spec)
@@ -88,7 +92,8 @@ async fn start(cx: &mut Ctx, rules: &str) -> Result<Running, Failure> {
     }
     let tls_addr = SocketAddr::from(([127, 0, 0, 1], tls_port));
     if let Err(e) = harness::http::wait_accepting(tls_addr, Duration::from_secs(5)).await {
-        return Err(Failure::new(format!("TLS_PORT was {tls_port} but {e}: `listen 443 ssl` must listen there")).with_output(proc.output()));
+        return Err(Failure::new(format!("TLS_PORT was {tls_port} but {e}: `listen 443 ssl` must listen there"))
+            .with_output(proc.output()));
     }
     let client = |p: u16| Client::new(SocketAddr::from(([127, 0, 0, 1], p)), cx.step_timeout());
     Ok(Running { plain: client(port), tls: client(tls_port), proc, rules: rules.to_string(), _dir: dir })
@@ -104,11 +109,12 @@ async fn through(run: &Running, client: &Client, request: Request) -> Result<(Ex
     let ex = client.send(request).await.map_err(|f| Failure::new(f.message().to_string()).with_output(run.output()))?;
     match Seen::parse(&ex.response.body) {
         Some(seen) => Ok((ex, seen)),
-        None => Err(ex.fail(format!(
-            "expected the request to reach an upstream app, but the proxy answered {} itself",
-            ex.response.status
-        ))
-        .with_output(run.output())),
+        None => Err(ex
+            .fail(format!(
+                "expected the request to reach an upstream app, but the proxy answered {} itself",
+                ex.response.status
+            ))
+            .with_output(run.output())),
     }
 }
 
@@ -262,7 +268,9 @@ async fn expect_uris(run: &Running, cases: Vec<(String, String)>) -> CheckResult
     for (path, want) in cases {
         let (ex, seen) = through(run, &run.plain, get("localhost", &path)).await?;
         if seen.uri() != want {
-            return Err(ex.fail(format!("GET {path} must reach the upstream as {want}, it arrived as {}", seen.uri())).with_output(run.output()));
+            return Err(ex
+                .fail(format!("GET {path} must reach the upstream as {want}, it arrived as {}", seen.uri()))
+                .with_output(run.output()));
         }
     }
     Ok(())
@@ -315,16 +323,22 @@ async fn redirect_https(mut cx: Ctx) -> CheckResult {
     let ex = run.plain.send(get(&d, &path)).await?;
     let want = format!("https://{d}{path}");
     if ex.response.status != 301 || ex.response.header("location") != Some(want.as_str()) {
-        return Err(ex.fail(format!("plain HTTP must be redirected: 301 with Location: {want}")).with_output(run.output()));
+        return Err(ex
+            .fail(format!("plain HTTP must be redirected: 301 with Location: {want}"))
+            .with_output(run.output()));
     }
     let ex = run.plain.send(get(&format!("{}:{}", d.to_uppercase(), run.plain.addr().port()), "/")).await?;
     let want = format!("https://{d}/");
     if ex.response.status != 301 || ex.response.header("location") != Some(want.as_str()) {
-        return Err(ex.fail(format!("$host is the host without its port, lowercase: expected 301 to {want}")).with_output(run.output()));
+        return Err(ex
+            .fail(format!("$host is the host without its port, lowercase: expected 301 to {want}"))
+            .with_output(run.output()));
     }
     let (ex, seen) = through(&run, &run.tls, get(&d, &path)).await?;
     if seen.header("x-forwarded-proto").as_deref() != Some("https") {
-        return Err(ex.fail("on the 443 listener, $scheme is https: X-Forwarded-Proto must say https").with_output(run.output()));
+        return Err(ex
+            .fail("on the 443 listener, $scheme is https: X-Forwarded-Proto must say https")
+            .with_output(run.output()));
     }
     let ex = run.tls.send(get(&d, &format!("/{gone}"))).await?;
     ensure!(ex.response.status == 410, "`return 410;` must answer 410, got {}", ex.response.status);
@@ -355,12 +369,17 @@ async fn headers_forwarded(mut cx: Ctx) -> CheckResult {
     for (name, value) in want {
         let got = seen.header(name);
         if got.as_deref() != Some(value.as_str()) {
-            return Err(ex.fail(format!("the upstream must receive `{name}: {value}`, it received {got:?}")).with_output(run.output()));
+            return Err(ex
+                .fail(format!("the upstream must receive `{name}: {value}`, it received {got:?}"))
+                .with_output(run.output()));
         }
     }
     let (ex, seen) = through(&run, &run.tls, get(&d, "/")).await?;
     if seen.header("x-forwarded-for").as_deref() != Some("127.0.0.1") {
-        return Err(ex.fail(format!("without an X-Forwarded-For from the client, the upstream must receive just the client's address, got {:?}", seen.header("x-forwarded-for"))));
+        return Err(ex.fail(format!(
+            "without an X-Forwarded-For from the client, the upstream must receive just the client's address, got {:?}",
+            seen.header("x-forwarded-for")
+        )));
     }
     let (ex, seen) = through(&run, &run.tls, get(&d, "/default-host/")).await?;
     let want = up.addr.to_string();
@@ -399,17 +418,25 @@ async fn headers_hop_by_hop(mut cx: Ctx) -> CheckResult {
             return Err(ex.fail(format!("the hop-by-hop header `{h}: {v}` reached the upstream; strip it (and every header that Connection names)")));
         }
     }
-    ensure!(seen.header("x-end-to-end").as_deref() == Some("kept"), "an ordinary header (x-end-to-end) must reach the upstream");
+    ensure!(
+        seen.header("x-end-to-end").as_deref() == Some("kept"),
+        "an ordinary header (x-end-to-end) must reach the upstream"
+    );
     let ex = run.tls.send(get(&d, "/").header("x-echo-hop", "1")).await?;
     for h in ["x-echo-private", "keep-alive"] {
         if ex.response.header(h).is_some() {
-            return Err(ex.fail(format!("the upstream's hop-by-hop header `{h}` reached the client; strip them from the answer too")));
+            return Err(ex.fail(format!(
+                "the upstream's hop-by-hop header `{h}` reached the client; strip them from the answer too"
+            )));
         }
     }
     if ex.response.header("connection").is_some_and(|c| c.contains("x-echo-private")) {
         return Err(ex.fail("the upstream's Connection header reached the client; strip it from the answer"));
     }
-    ensure!(ex.response.header("x-echo-public") == Some("end-to-end"), "an ordinary header of the answer (x-echo-public) must reach the client");
+    ensure!(
+        ex.response.header("x-echo-public") == Some("end-to-end"),
+        "an ordinary header of the answer (x-echo-public) must reach the client"
+    );
     Ok(())
 }
 
@@ -422,20 +449,36 @@ async fn passthrough_body_and_status(mut cx: Ctx) -> CheckResult {
     cx.rng().fill(&mut body);
     let path = format!("/{}?id={}", cx.word(5), cx.rng().u32(..));
     let status = [201u16, 202, 418, 409][cx.rng().usize(..4)];
-    let req = Request::new("PUT", path.clone()).header("host", "localhost").header("x-echo-status", status.to_string()).body(body.clone());
+    let req = Request::new("PUT", path.clone())
+        .header("host", "localhost")
+        .header("x-echo-status", status.to_string())
+        .body(body.clone());
     let (ex, seen) = through(&run, &run.plain, req).await?;
-    ensure!(ex.response.status == status, "the upstream answered {status}; the client must get {status}, got {}", ex.response.status);
+    ensure!(
+        ex.response.status == status,
+        "the upstream answered {status}; the client must get {status}, got {}",
+        ex.response.status
+    );
     ensure!(seen.method() == "PUT", "the method PUT must reach the upstream, it got {}", seen.method());
     ensure!(seen.uri() == path, "the upstream must receive {path}, got {}", seen.uri());
     ensure!(
-        seen.0["body_len"].as_u64() == Some(size as u64) && seen.0["body_fnv"].as_str() == Some(echo::fnv(&body).as_str()),
+        seen.0["body_len"].as_u64() == Some(size as u64)
+            && seen.0["body_fnv"].as_str() == Some(echo::fnv(&body).as_str()),
         "a {size}-byte body must reach the upstream unchanged; it received {} bytes{}",
         seen.0["body_len"],
         if seen.0["body_len"].as_u64() == Some(size as u64) { " with different contents" } else { "" }
     );
-    ensure!(ex.response.header("x-upstream") == Some("app"), "the upstream's own headers (x-upstream) must reach the client");
-    let ex = run.plain.send(Request::new("DELETE", "/x").header("host", "localhost").header("x-echo-status", "204")).await?;
-    ensure!(ex.response.status == 204, "DELETE answered 204 upstream must be 204 at the client, got {}", ex.response.status);
+    ensure!(
+        ex.response.header("x-upstream") == Some("app"),
+        "the upstream's own headers (x-upstream) must reach the client"
+    );
+    let ex =
+        run.plain.send(Request::new("DELETE", "/x").header("host", "localhost").header("x-echo-status", "204")).await?;
+    ensure!(
+        ex.response.status == 204,
+        "DELETE answered 204 upstream must be 204 at the client, got {}",
+        ex.response.status
+    );
     Ok(())
 }
 
@@ -445,14 +488,20 @@ async fn errors_bad_gateway(mut cx: Ctx) -> CheckResult {
     let run = start(&mut cx, &rules).await?;
     let ex = run.plain.send(get("localhost", &format!("/{}", cx.word(5)))).await?;
     if ex.response.status != 502 {
-        return Err(ex.fail(format!("nothing listens on the upstream port {down}: the client must get 502 Bad Gateway, got {}", ex.response.status)).with_output(run.output()));
+        return Err(ex
+            .fail(format!(
+                "nothing listens on the upstream port {down}: the client must get 502 Bad Gateway, got {}",
+                ex.response.status
+            ))
+            .with_output(run.output()));
     }
     Ok(())
 }
 
 async fn errors_timeout(mut cx: Ctx) -> CheckResult {
     let up = upstream("slow").await?;
-    let rules = format!("server {{ listen 80; proxy_read_timeout 300ms; location / {{ proxy_pass {}; }} }}\n", up.url());
+    let rules =
+        format!("server {{ listen 80; proxy_read_timeout 300ms; location / {{ proxy_pass {}; }} }}\n", up.url());
     let run = start(&mut cx, &rules).await?;
     let began = Instant::now();
     let ex = run.plain.send(get("localhost", "/").header("x-echo-delay-ms", "2500")).await?;
@@ -463,7 +512,11 @@ async fn errors_timeout(mut cx: Ctx) -> CheckResult {
             ex.response.status
         )));
     }
-    ensure!(took < Duration::from_millis(2000), "504 must come when proxy_read_timeout (300ms) runs out, not after {} ms", took.as_millis());
+    ensure!(
+        took < Duration::from_millis(2000),
+        "504 must come when proxy_read_timeout (300ms) runs out, not after {} ms",
+        took.as_millis()
+    );
     Ok(())
 }
 
@@ -482,19 +535,29 @@ async fn errors_rule_file(mut cx: Ctx) -> CheckResult {
     ];
     for (rules, line, column, names) in cases {
         let (_dir, path) = write_rules(&mut cx, &rules)?;
-        let spec = Spawn::default().env("HOST", "127.0.0.1").env("PORT", free_port()?.to_string()).env("TLS_PORT", free_port()?.to_string()).env("PROXY_RULES", path.to_string_lossy());
+        let spec = Spawn::default()
+            .env("HOST", "127.0.0.1")
+            .env("PORT", free_port()?.to_string())
+            .env("TLS_PORT", free_port()?.to_string())
+            .env("PROXY_RULES", path.to_string_lossy());
         let mut proc = Proc::start(&cx, cx.subject(), &spec)?;
         let Some(exited) = proc.wait_exit(Duration::from_secs(5)).await else {
             fail!("with a broken rule file the proxy was still running after 5 s; it must refuse to start\n{rules}");
         };
         let file = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
         let want = format!("{file}:{line}:{column}");
-        let explain = |m: String| Err(Failure::new(format!("{m}\n--- the rule file ---\n{rules}")).with_output(exited.output.clone()));
+        let explain = |m: String| {
+            Err(Failure::new(format!("{m}\n--- the rule file ---\n{rules}")).with_output(exited.output.clone()))
+        };
         match exited.code {
             Some(0) => return explain("the proxy exited with code 0 on a broken rule file".into()),
             Some(101) => return explain("the proxy panicked on a broken rule file; print the error instead".into()),
-            _ if !exited.output.contains(&want) => return explain(format!("the error must name the file, line and column: `{want}`")),
-            _ if !exited.output.contains(&names) => return explain(format!("the error must quote what is wrong (`{names}`)")),
+            _ if !exited.output.contains(&want) => {
+                return explain(format!("the error must name the file, line and column: `{want}`"))
+            }
+            _ if !exited.output.contains(&names) => {
+                return explain(format!("the error must quote what is wrong (`{names}`)"))
+            }
             _ => {}
         }
     }
@@ -552,7 +615,10 @@ async fn snapshot_client_response(mut cx: Ctx) -> CheckResult {
     // status and the headers a client relies on.
     let mut shown = ex.clone();
     shown.response.body = b"[what the upstream saw, as JSON]".to_vec();
-    let text = shown.transcript(&["content-type", "x-upstream", "connection", "keep-alive", "transfer-encoding"], &[(&d, "[domain]"), (&up_port, "[upstream-port]"), (&port, "[port]")]);
+    let text = shown.transcript(
+        &["content-type", "x-upstream", "connection", "keep-alive", "transfer-encoding"],
+        &[(&d, "[domain]"), (&up_port, "[upstream-port]"), (&port, "[port]")],
+    );
     snapshot::compare(&cx, "snapshot.client_response", &text)
 }
 
@@ -569,7 +635,8 @@ fn demo_rules_path(cx: &Ctx) -> PathBuf {
 
 async fn scenario_demo_rules(mut cx: Ctx) -> CheckResult {
     let path = demo_rules_path(&cx);
-    let text = std::fs::read_to_string(&path).map_err(|e| Failure::new(format!("cannot read your rule file {}: {e}", path.display())))?;
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Failure::new(format!("cannot read your rule file {}: {e}", path.display())))?;
     let front = upstream("frontend").await?;
     let back = upstream("backend").await?;
     // The file names the apps' real ports; point them at this run's apps.
@@ -579,23 +646,42 @@ async fn scenario_demo_rules(mut cx: Ctx) -> CheckResult {
             rules = rules.replace(&format!("http://{host}:{port}"), &up.url());
         }
     }
-    let run = start(&mut cx, &rules).await.map_err(|f| Failure::new(format!("your src/rules/demo.conf: {}", f.message())))?;
+    let run =
+        start(&mut cx, &rules).await.map_err(|f| Failure::new(format!("your src/rules/demo.conf: {}", f.message())))?;
     let client_ip = "127.0.0.1";
     for (domain, app) in [("frontend-demo.xyz", "frontend"), ("backend-demo.xyz", "backend")] {
         let path = format!("/{}?v={}", cx.word(5), cx.word(3));
         let ex = run.plain.send(get(domain, &path)).await?;
         let want = format!("https://{domain}{path}");
         if ex.response.status != 301 || ex.response.header("location") != Some(want.as_str()) {
-            return Err(ex.fail(format!("your rule file: plain HTTP for {domain} must get 301 to {want}")).with_output(run.output()));
+            return Err(ex
+                .fail(format!("your rule file: plain HTTP for {domain} must get 301 to {want}"))
+                .with_output(run.output()));
         }
         let (ex, seen) = through(&run, &run.tls, get(domain, &path)).await?;
         if seen.upstream() != app {
-            return Err(ex.fail(format!("your rule file: {domain} on 443 must go to the {app} app (127.0.0.1:{}), it went to the {}", if app == "frontend" { 3000 } else { 3001 }, seen.upstream())).with_output(run.output()));
+            return Err(ex
+                .fail(format!(
+                    "your rule file: {domain} on 443 must go to the {app} app (127.0.0.1:{}), it went to the {}",
+                    if app == "frontend" { 3000 } else { 3001 },
+                    seen.upstream()
+                ))
+                .with_output(run.output()));
         }
-        let want = [("host", domain), ("x-forwarded-proto", "https"), ("x-real-ip", client_ip), ("x-forwarded-for", client_ip)];
+        let want = [
+            ("host", domain),
+            ("x-forwarded-proto", "https"),
+            ("x-real-ip", client_ip),
+            ("x-forwarded-for", client_ip),
+        ];
         for (name, value) in want {
             if seen.header(name).as_deref() != Some(value) {
-                return Err(ex.fail(format!("your rule file: the {app} app must receive `{name}: {value}`, got {:?} (proxy_set_header)", seen.header(name))).with_output(run.output()));
+                return Err(ex
+                    .fail(format!(
+                        "your rule file: the {app} app must receive `{name}: {value}`, got {:?} (proxy_set_header)",
+                        seen.header(name)
+                    ))
+                    .with_output(run.output()));
             }
         }
         ensure!(seen.uri() == path, "your rule file: the {app} app must receive {path}, got {}", seen.uri());

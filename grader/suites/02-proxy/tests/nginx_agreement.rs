@@ -191,7 +191,11 @@ async fn start_nginx(bin: &Path, rules: &str) -> Nginx {
     let d = dir.path();
     let (p1, p2) = (free_port(), free_port());
     // nginx listens only where a server block says so.
-    let used: Vec<SocketAddr> = [("L80", p1), ("L443", p2)].iter().filter(|(l, _)| rules.contains(l)).map(|(_, p)| SocketAddr::from(([127, 0, 0, 1], *p))).collect();
+    let used: Vec<SocketAddr> = [("L80", p1), ("L443", p2)]
+        .iter()
+        .filter(|(l, _)| rules.contains(l))
+        .map(|(_, p)| SocketAddr::from(([127, 0, 0, 1], *p)))
+        .collect();
     let rules = rules.replace("L443", &format!("127.0.0.1:{p2}")).replace("L80", &format!("127.0.0.1:{p1}"));
     std::fs::write(d.join("rules.conf"), rules).expect("write rules");
     let conf = format!(
@@ -217,7 +221,13 @@ async fn start_nginx(bin: &Path, rules: &str) -> Nginx {
         if let Err(e) = harness::http::wait_accepting(addr, Duration::from_secs(10)).await {
             let _ = nginx.child.kill();
             let read = |f: &str| std::fs::read_to_string(nginx.dir.path().join(f)).unwrap_or_default();
-            let log = format!("{}{}\n--- nginx.conf ---\n{}\n--- rules.conf ---\n{}", read("stderr.log"), read("error.log"), read("nginx.conf"), read("rules.conf"));
+            let log = format!(
+                "{}{}\n--- nginx.conf ---\n{}\n--- rules.conf ---\n{}",
+                read("stderr.log"),
+                read("error.log"),
+                read("nginx.conf"),
+                read("rules.conf")
+            );
             panic!("nginx did not start listening on {addr} ({e}); its error log:\n{log}");
         }
     }
@@ -227,7 +237,8 @@ async fn start_nginx(bin: &Path, rules: &str) -> Nginx {
 /// The reference proxy, in-process, on two fresh ports.
 async fn start_reference(rules: &str) -> (SocketAddr, SocketAddr) {
     let text = rules.replace("L443", "443 ssl").replace("L80", "80");
-    let rules = config::parse(Path::new("agreement.conf"), &text).unwrap_or_else(|e| panic!("the reference refuses the rule file: {e}\n{text}"));
+    let rules = config::parse(Path::new("agreement.conf"), &text)
+        .unwrap_or_else(|e| panic!("the reference refuses the rule file: {e}\n{text}"));
     let plain = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let tls = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addrs = (plain.local_addr().expect("addr"), tls.local_addr().expect("addr"));
@@ -272,7 +283,12 @@ async fn reference_routes_like_nginx() {
         return;
     };
     let up = Upstream::start("app").await.expect("start the echo upstream");
-    let client = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).timeout(Duration::from_secs(5)).build().expect("client");
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("client");
     let mut compared = 0;
     let mut disagreements = Vec::new();
     for table in tables(&up.url()) {
@@ -297,5 +313,10 @@ async fn reference_routes_like_nginx() {
         }
     }
     assert!(compared >= 30, "the table must hold at least 30 requests, it has {compared}");
-    assert!(disagreements.is_empty(), "the reference and nginx disagree on {} of {compared} requests:\n{}", disagreements.len(), disagreements.join("\n"));
+    assert!(
+        disagreements.is_empty(),
+        "the reference and nginx disagree on {} of {compared} requests:\n{}",
+        disagreements.len(),
+        disagreements.join("\n")
+    );
 }

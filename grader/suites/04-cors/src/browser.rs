@@ -39,7 +39,11 @@ struct Scenario {
 }
 
 const ALLOWS: &[Scenario] = &[
-    Scenario { name: "simple_get", want: Want::Allowed, what: "a simple GET /api/public from the allowed page, reading X-Request-Id" },
+    Scenario {
+        name: "simple_get",
+        want: Want::Allowed,
+        what: "a simple GET /api/public from the allowed page, reading X-Request-Id",
+    },
     Scenario {
         name: "preflighted_post",
         want: Want::Allowed,
@@ -49,9 +53,21 @@ const ALLOWS: &[Scenario] = &[
 ];
 
 const BLOCKS: &[Scenario] = &[
-    Scenario { name: "other_origin", want: Want::Blocked, what: "GET /api/public from a frame on an origin that is not listed" },
-    Scenario { name: "null_origin", want: Want::Blocked, what: "GET /api/public from a sandboxed frame (Origin: null)" },
-    Scenario { name: "unlisted_header", want: Want::Blocked, what: "a POST /api/notes with a request header that is not allowed" },
+    Scenario {
+        name: "other_origin",
+        want: Want::Blocked,
+        what: "GET /api/public from a frame on an origin that is not listed",
+    },
+    Scenario {
+        name: "null_origin",
+        want: Want::Blocked,
+        what: "GET /api/public from a sandboxed frame (Origin: null)",
+    },
+    Scenario {
+        name: "unlisted_header",
+        want: Want::Blocked,
+        what: "a POST /api/notes with a request header that is not allowed",
+    },
     Scenario { name: "unlisted_method", want: Want::Blocked, what: "DELETE /api/notes, a method that is not allowed" },
 ];
 

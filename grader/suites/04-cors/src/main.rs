@@ -41,10 +41,9 @@ fn main() -> ExitCode {
 async fn start_serves(mut cx: Ctx) -> CheckResult {
     let setup = Setup::random(&mut cx);
     let (proc, client) = setup.start(&cx).await?;
-    let ex = client
-        .send(Request::get("/api/public"))
-        .await
-        .map_err(|f| Failure::new(format!("{} Is the CORS layer still todo!()?", f.message())).with_output(proc.output()))?;
+    let ex = client.send(Request::get("/api/public")).await.map_err(|f| {
+        Failure::new(format!("{} Is the CORS layer still todo!()?", f.message())).with_output(proc.output())
+    })?;
     if ex.response.status != 200 {
         return Err(ex.fail(format!("GET /api/public without Origin must answer 200, got {}", ex.response.status)));
     }
@@ -89,7 +88,9 @@ async fn actual_credentials(mut cx: Ctx) -> CheckResult {
         .await?;
     ensure_status(&ex, 200)?;
     if ex.response.json() != Some(json!({ "user": setup.user })) {
-        return Err(ex.fail(format!("GET /api/me with the cookie session={} must answer {{\"user\": ...}}", setup.user)));
+        return Err(
+            ex.fail(format!("GET /api/me with the cookie session={} must answer {{\"user\": ...}}", setup.user))
+        );
     }
     expect_allowed_actual(&setup, &ex, &origin)?;
     snapshot::compare(&cx, "actual.credentials", &setup.transcript(&ex))
@@ -118,10 +119,9 @@ async fn actual_disallowed_origin(mut cx: Ctx) -> CheckResult {
 async fn actual_null_origin(mut cx: Ctx) -> CheckResult {
     let setup = Setup::random(&mut cx);
     let (_proc, client) = setup.start(&cx).await?;
-    for request in [
-        Request::get("/api/public"),
-        Request::get("/api/me").header("cookie", format!("session={}", setup.user)),
-    ] {
+    for request in
+        [Request::get("/api/public"), Request::get("/api/me").header("cookie", format!("session={}", setup.user))]
+    {
         let ex = client.send(request.header("origin", "null")).await?;
         expect_no_cors(
             &ex,
@@ -212,7 +212,11 @@ async fn preflight_disallowed_header(mut cx: Ctx) -> CheckResult {
     let (_proc, client) = setup.start(&cx).await?;
     let origin = setup.pick_allowed(&mut cx);
     let unlisted = format!("x-{}", cx.word(7));
-    for asked in [format!("authorization,{unlisted}"), format!("{unlisted}"), format!("content-type, {unlisted}, {}", setup.allowed_header)] {
+    for asked in [
+        format!("authorization,{unlisted}"),
+        format!("{unlisted}"),
+        format!("content-type, {unlisted}, {}", setup.allowed_header),
+    ] {
         let ex = client.send(preflight("/api/notes", &origin, "POST", Some(&asked))).await?;
         expect_refused_preflight(
             &ex,
@@ -257,7 +261,9 @@ fn expect_allowed_actual(setup: &Setup, ex: &Exchange, origin: &str) -> CheckRes
         None => return Err(ex.fail(format!("`{origin}` is in ALLOWED_ORIGINS, so the answer needs Access-Control-Allow-Origin: {origin}"))),
     }
     if r.header("access-control-allow-credentials") != Some("true") {
-        return Err(ex.fail("the API allows credentials (the session cookie): send Access-Control-Allow-Credentials: true"));
+        return Err(
+            ex.fail("the API allows credentials (the session cookie): send Access-Control-Allow-Credentials: true")
+        );
     }
     let exposed = list_tokens(r, "access-control-expose-headers", true);
     for name in ["x-request-id", setup.exposed_header.as_str()] {
@@ -287,7 +293,10 @@ fn expect_no_cors(ex: &Exchange, why: &str) -> CheckResult {
     let found = access_control(&ex.response);
     if !found.is_empty() {
         let names: Vec<&str> = found.iter().map(|(k, _)| k.as_str()).collect();
-        return Err(ex.fail(format!("{why}: the answer must carry no Access-Control-* header, but it has {}", names.join(", "))));
+        return Err(ex.fail(format!(
+            "{why}: the answer must carry no Access-Control-* header, but it has {}",
+            names.join(", ")
+        )));
     }
     Ok(())
 }
@@ -295,18 +304,25 @@ fn expect_no_cors(ex: &Exchange, why: &str) -> CheckResult {
 fn expect_allowed_preflight(setup: &Setup, ex: &Exchange, origin: &str, method: &str, asked: &[String]) -> CheckResult {
     let r = &ex.response;
     if !(200..300).contains(&r.status) {
-        return Err(ex.fail(format!("a preflight from an allowed origin for an allowed method and headers must get 204 (any 2xx), got {}", r.status)));
+        return Err(ex.fail(format!(
+            "a preflight from an allowed origin for an allowed method and headers must get 204 (any 2xx), got {}",
+            r.status
+        )));
     }
     match r.header("access-control-allow-origin") {
         Some(v) if v == origin => {}
-        other => return Err(ex.fail(format!("the preflight needs Access-Control-Allow-Origin: {origin}, got {other:?}"))),
+        other => {
+            return Err(ex.fail(format!("the preflight needs Access-Control-Allow-Origin: {origin}, got {other:?}")))
+        }
     }
     if r.header("access-control-allow-credentials") != Some("true") {
         return Err(ex.fail("the preflight needs Access-Control-Allow-Credentials: true, or the browser will not send the credentialed request"));
     }
     let methods = list_tokens(r, "access-control-allow-methods", false);
     if !methods.iter().any(|m| m == method) {
-        return Err(ex.fail(format!("Access-Control-Allow-Methods must name {method} (methods are case-sensitive), got {methods:?}")));
+        return Err(ex.fail(format!(
+            "Access-Control-Allow-Methods must name {method} (methods are case-sensitive), got {methods:?}"
+        )));
     }
     let allowed = list_tokens(r, "access-control-allow-headers", true);
     for name in asked {
@@ -331,7 +347,10 @@ fn expect_allowed_preflight(setup: &Setup, ex: &Exchange, origin: &str, method: 
 
 fn expect_refused_preflight(ex: &Exchange, why: &str) -> CheckResult {
     if ex.response.status != 403 {
-        return Err(ex.fail(format!("{why}: a refused preflight gets 403 Forbidden (the kit's choice), got {}", ex.response.status)));
+        return Err(ex.fail(format!(
+            "{why}: a refused preflight gets 403 Forbidden (the kit's choice), got {}",
+            ex.response.status
+        )));
     }
     expect_no_cors(ex, why)
 }

@@ -21,12 +21,8 @@ const SHOWN: &[&str] = &[
 
 /// Headers whose value is a comma-separated list: normalised (trimmed,
 /// one line) so that `a,b` and `a, b` snapshot alike.
-const LISTS: &[&str] = &[
-    "access-control-allow-methods",
-    "access-control-allow-headers",
-    "access-control-expose-headers",
-    "vary",
-];
+const LISTS: &[&str] =
+    &["access-control-allow-methods", "access-control-allow-headers", "access-control-expose-headers", "vary"];
 
 pub struct Setup {
     /// The listed origins, in ALLOWED_ORIGINS order (`null` is listed too,
@@ -88,7 +84,10 @@ impl Setup {
             ("the frontend's host and port over https", frontend.replacen("http://", "https://", 1)),
             ("a listed origin followed by more host name", format!("{frontend}.{}.example", cx.word(5))),
             ("a listed origin's host under another domain", format!("{deployed}.{}.example", cx.word(4))),
-            ("a listed origin's host with something in front", deployed.replacen("https://", &format!("https://{}", cx.word(3)), 1)),
+            (
+                "a listed origin's host with something in front",
+                deployed.replacen("https://", &format!("https://{}", cx.word(3)), 1),
+            ),
         ];
         cx.rng().shuffle(&mut cases);
         cases

@@ -119,10 +119,7 @@ fn like_state(ex: &Exchange) -> Result<(bool, i64), Failure> {
     let body = expect_json(ex, 200)?;
     match (body.get("liked").and_then(Value::as_bool), body.get("likes").and_then(Value::as_i64)) {
         (Some(liked), Some(likes)) => Ok((liked, likes)),
-        _ => Err(ex.fail(format!(
-            "{} must answer {{\"liked\": true/false, \"likes\": N}}, got {body}",
-            what(ex)
-        ))),
+        _ => Err(ex.fail(format!("{} must answer {{\"liked\": true/false, \"likes\": N}}, got {body}", what(ex)))),
     }
 }
 
@@ -159,7 +156,15 @@ async fn view(client: &Client, proc: &Proc, post: i64, who: &Person) -> Result<(
     }
 }
 
-async fn expect_view(client: &Client, proc: &Proc, post: i64, who: &Person, likes: i64, liked: bool, context: &str) -> CheckResult {
+async fn expect_view(
+    client: &Client,
+    proc: &Proc,
+    post: i64,
+    who: &Person,
+    likes: i64,
+    liked: bool,
+    context: &str,
+) -> CheckResult {
     let (ex, got_likes, got_liked) = view(client, proc, post, who).await?;
     if got_likes != likes || got_liked != liked {
         return Err(ex.fail(format!(
@@ -180,14 +185,16 @@ async fn notes(client: &Client, proc: &Proc, who: &Person) -> Result<(Exchange, 
     }
 }
 
-async fn expect_notes(client: &Client, proc: &Proc, who: &Person, count: usize, context: &str) -> Result<Vec<Value>, Failure> {
+async fn expect_notes(
+    client: &Client,
+    proc: &Proc,
+    who: &Person,
+    count: usize,
+    context: &str,
+) -> Result<Vec<Value>, Failure> {
     let (ex, list) = notes(client, proc, who).await?;
     if list.len() != count {
-        return Err(ex.fail(format!(
-            "{context}, {} must have {count} notification(s), got {}",
-            who.name,
-            list.len()
-        )));
+        return Err(ex.fail(format!("{context}, {} must have {count} notification(s), got {}", who.name, list.len())));
     }
     Ok(list)
 }
@@ -255,7 +262,8 @@ async fn auth_missing_token(mut cx: Ctx) -> CheckResult {
     let world = World::new(&mut cx, 2, 1)?;
     let (proc, client) = start(&cx, &world).await?;
     let post = world.posts[0].id;
-    let basic = Request::new("POST", format!("/api/posts/{post}/like")).header("authorization", format!("Basic {}", cx.word(12)));
+    let basic = Request::new("POST", format!("/api/posts/{post}/like"))
+        .header("authorization", format!("Basic {}", cx.word(12)));
     let empty = Request::new("POST", format!("/api/posts/{post}/like")).header("authorization", "Bearer ");
     let cases = [
         ("no Authorization header", Request::new("POST", format!("/api/posts/{post}/like"))),
@@ -310,7 +318,8 @@ async fn auth_bad_token(mut cx: Ctx) -> CheckResult {
     expect_view(&client, &proc, post, real, 0, false, "after likes with tokens that belong to nobody").await?;
     expect_notes(&client, &proc, owner, 0, "after likes with tokens that belong to nobody").await?;
     // The scheme is case-insensitive (RFC 7235): `bearer` is fine.
-    let lower = Request::new("POST", format!("/api/posts/{post}/like")).header("authorization", format!("bearer {}", real.token));
+    let lower = Request::new("POST", format!("/api/posts/{post}/like"))
+        .header("authorization", format!("bearer {}", real.token));
     let ex = send(&client, &proc, lower).await?;
     let (liked, likes) = like_state(&ex)?;
     if !liked || likes != 1 {
@@ -327,7 +336,9 @@ async fn like_first(mut cx: Ctx) -> CheckResult {
     let ex = send(&client, &proc, like_req(post, liker)).await?;
     let body = expect_json(&ex, 200)?;
     if body != json!({"liked": true, "likes": 1}) {
-        return Err(ex.fail(format!("the first like of post {post} must answer {{\"liked\": true, \"likes\": 1}}, got {body}")));
+        return Err(
+            ex.fail(format!("the first like of post {post} must answer {{\"liked\": true, \"likes\": 1}}, got {body}"))
+        );
     }
     expect_view(&client, &proc, post, liker, 1, true, "after one like").await?;
     expect_view(&client, &proc, post, other, 1, false, "after someone else's like").await?;
@@ -371,11 +382,15 @@ async fn like_unlike(mut cx: Ctx) -> CheckResult {
     }
     let (ex, n) = unlike(&client, &proc, post, a).await?;
     if n != 1 {
-        return Err(ex.fail(format!("unliking twice must be the same as unliking once: \"likes\" must stay 1, got {n}")));
+        return Err(
+            ex.fail(format!("unliking twice must be the same as unliking once: \"likes\" must stay 1, got {n}"))
+        );
     }
     let (ex, n) = unlike(&client, &proc, post, c).await?;
     if n != 1 {
-        return Err(ex.fail(format!("unliking a post you never liked must change nothing: \"likes\" must stay 1, got {n}")));
+        return Err(
+            ex.fail(format!("unliking a post you never liked must change nothing: \"likes\" must stay 1, got {n}"))
+        );
     }
     expect_view(&client, &proc, post, a, 1, false, "after a like and an unlike").await?;
     expect_view(&client, &proc, post, b, 1, true, "after someone else's unlike").await?;
@@ -431,7 +446,8 @@ async fn notify_once(mut cx: Ctx) -> CheckResult {
     expect_notes(&client, &proc, owner, 2, "like, unlike, like again: two real likes").await?;
     like(&client, &proc, post, b).await?;
     let list = expect_notes(&client, &proc, owner, 3, "after a like by a second user").await?;
-    let order_ok = is_like_from(&list[0], post, b) && is_like_from(&list[1], post, a) && is_like_from(&list[2], post, a);
+    let order_ok =
+        is_like_from(&list[0], post, b) && is_like_from(&list[1], post, a) && is_like_from(&list[2], post, a);
     ensure!(
         order_ok,
         "notifications come newest first, each {{\"type\": \"like\", \"post_id\": ..., \"from\": {{\"id\": ..., \"name\": ...}}}}: \
@@ -452,7 +468,8 @@ async fn notify_unlike(mut cx: Ctx) -> CheckResult {
     unlike(&client, &proc, post, a).await?;
     unlike(&client, &proc, post, a).await?;
     unlike(&client, &proc, post, b).await?;
-    let list = expect_notes(&client, &proc, owner, 1, "after one like and three unlikes (an unlike notifies nobody)").await?;
+    let list =
+        expect_notes(&client, &proc, owner, 1, "after one like and three unlikes (an unlike notifies nobody)").await?;
     ensure!(is_like_from(&list[0], post, a), "the one notification must be the like by {}, got {}", a.name, list[0]);
     expect_notes(&client, &proc, a, 0, "after liking and unliking someone's post").await?;
     Ok(())
@@ -467,7 +484,14 @@ async fn notify_own_post(mut cx: Ctx) -> CheckResult {
     if n != 1 {
         return Err(ex.fail(format!("liking your own post is a like like any other: \"likes\" must be 1, got {n}")));
     }
-    expect_notes(&client, &proc, owner, 0, "nobody needs to hear that they liked their own post: after the owner's like").await?;
+    expect_notes(
+        &client,
+        &proc,
+        owner,
+        0,
+        "nobody needs to hear that they liked their own post: after the owner's like",
+    )
+    .await?;
     like(&client, &proc, post, other).await?;
     expect_notes(&client, &proc, owner, 1, "after the owner's own like and one by someone else").await?;
     Ok(())
@@ -598,7 +622,9 @@ async fn persist_restart(mut cx: Ctx) -> CheckResult {
     expect_notes(&client, &proc, a, 2, context).await?;
     let (ex, n) = like(&client, &proc, p1, a).await?;
     if n != 2 {
-        return Err(ex.fail(format!("a like repeated after the restart must still count once: \"likes\" must stay 2, got {n}")));
+        return Err(
+            ex.fail(format!("a like repeated after the restart must still count once: \"likes\" must stay 2, got {n}"))
+        );
     }
     expect_notes(&client, &proc, owner, 2, "after a repeated like, after the restart").await?;
     Ok(())
@@ -663,7 +689,14 @@ async fn concurrency_many_users(mut cx: Ctx) -> CheckResult {
              it plus one. Change the count relative to the row (like_count = like_count + 1) in the same transaction as the insert"
         )));
     }
-    let list = expect_notes(&client, &proc, owner, MANY_USERS, &format!("after {MANY_USERS} different users liked the post at once")).await?;
+    let list = expect_notes(
+        &client,
+        &proc,
+        owner,
+        MANY_USERS,
+        &format!("after {MANY_USERS} different users liked the post at once"),
+    )
+    .await?;
     let from: BTreeSet<i64> = list.iter().filter_map(|n| n.pointer("/from/id").and_then(Value::as_i64)).collect();
     ensure!(
         from.len() == MANY_USERS,
@@ -677,7 +710,8 @@ async fn concurrency_many_users(mut cx: Ctx) -> CheckResult {
         for c in &counts {
             *seen.entry(*c).or_insert(0) += 1;
         }
-        let repeated: Vec<String> = seen.iter().filter(|(_, n)| **n > 1).take(5).map(|(c, n)| format!("{c} ({n} times)")).collect();
+        let repeated: Vec<String> =
+            seen.iter().filter(|(_, n)| **n > 1).take(5).map(|(c, n)| format!("{c} ({n} times)")).collect();
         fail!(
             "each new like's answer must carry the count right after THAT like, so the {MANY_USERS} answers hold every \
              count from 1 to {MANY_USERS} once; repeated: {}. Read the count inside the transaction that inserted the like",
