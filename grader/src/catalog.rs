@@ -321,12 +321,11 @@ fn cache_key() -> Option<(PathBuf, u64)> {
             parts.extend(names.iter().map(|p| stamp(p)));
         }
     }
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in parts.join("\n").bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
+    let mut h = crate::progress::Fnv::new();
+    for part in &parts {
+        h.eat(part.as_bytes());
     }
-    Some((root.to_path_buf(), h))
+    Some((root.to_path_buf(), h.0))
 }
 
 fn package_name(manifest: &Path) -> Result<String> {

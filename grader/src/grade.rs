@@ -221,7 +221,7 @@ fn assemble(
 }
 
 /// `CARGO_GRADE_TRACE=1` prints how long each phase took (for benchmarks).
-fn trace(what: &str, since: Instant) {
+pub fn trace(what: &str, since: Instant) {
     if std::env::var_os("CARGO_GRADE_TRACE").is_some() {
         eprintln!("[trace] {what}: {} ms", since.elapsed().as_millis());
     }

@@ -67,9 +67,7 @@ fn main() -> ExitCode {
 fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     let t = std::time::Instant::now();
     let kit = Kit::discover(cli.suites.as_deref())?;
-    if std::env::var_os("CARGO_GRADE_TRACE").is_some() {
-        eprintln!("[trace] catalog: {} ms", t.elapsed().as_millis());
-    }
+    grade::trace("catalog", t);
     match cli.command {
         Some(Cmd::List) => Ok(student::overview(&kit)),
         Some(Cmd::Check { exercise, seed }) => dev::check(&kit, exercise.as_deref(), seed.unwrap_or_else(random_seed)),

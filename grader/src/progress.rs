@@ -73,7 +73,6 @@ impl Progress {
     }
 }
 
-
 /// A stable fingerprint of a set of source files (FNV-1a over paths and
 /// contents): it only has to notice a change, not resist an adversary.
 pub fn fingerprint(files: &crate::stage::SourceFiles) -> u64 {

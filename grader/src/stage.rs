@@ -61,21 +61,40 @@ impl Source {
                         anyhow!("variant `{}` edits {}, which the reference does not have", v.name, edit.file)
                     })?;
                     let s = String::from_utf8_lossy(text).into_owned();
-                    let count = s.matches(&edit.find).count();
-                    if count != 1 {
+                    let spans = find_ignoring_whitespace(&s, &edit.find);
+                    let [(start, end)] = spans[..] else {
                         bail!(
-                            "variant `{}`: the text to find occurs {count} times in {} (it must occur exactly once): {:?}",
+                            "variant `{}`: the text to find occurs {} times in {} (it must occur exactly once): {:?}",
                             v.name,
+                            spans.len(),
                             edit.file,
                             edit.find
                         );
-                    }
-                    *text = s.replacen(&edit.find, &edit.replace, 1).into_bytes();
+                    };
+                    *text = format!("{}{}{}", &s[..start], edit.replace, &s[end..]).into_bytes();
                 }
                 Ok(files)
             }
         }
     }
+}
+
+/// Where `needle` occurs in `hay` when white space is ignored on both sides,
+/// as byte spans of `hay`: a variant's edit keeps applying after the
+/// reference is reformatted (rustfmt moves line breaks, not tokens).
+fn find_ignoring_whitespace(hay: &str, needle: &str) -> Vec<(usize, usize)> {
+    let solid: Vec<(usize, char)> = hay.char_indices().filter(|(_, c)| !c.is_whitespace()).collect();
+    let want: Vec<char> = needle.chars().filter(|c| !c.is_whitespace()).collect();
+    if want.is_empty() || want.len() > solid.len() {
+        return Vec::new();
+    }
+    (0..=solid.len() - want.len())
+        .filter(|&i| solid[i..i + want.len()].iter().map(|(_, c)| *c).eq(want.iter().copied()))
+        .map(|i| {
+            let (last, c) = solid[i + want.len() - 1];
+            (solid[i].0, last + c.len_utf8())
+        })
+        .collect()
 }
 
 fn rel(kit: &Kit, p: &Path) -> PathBuf {
@@ -281,4 +300,20 @@ fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<()> {
         std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find_ignoring_whitespace;
+
+    #[test]
+    fn edits_survive_reformatting() {
+        let code = "let x = f(\n    a,\n    b\n);\nlet y = f(a, b);\n";
+        let spans = find_ignoring_whitespace(code, "let x = f(a, b);");
+        assert_eq!(spans.len(), 1);
+        let (s, e) = spans[0];
+        assert_eq!(&code[s..e], "let x = f(\n    a,\n    b\n);");
+        assert_eq!(find_ignoring_whitespace(code, "f(a,b)").len(), 2, "ambiguous finds are counted");
+        assert!(find_ignoring_whitespace(code, "g(a)").is_empty());
+    }
 }

@@ -84,31 +84,28 @@ fn clean(s: &str) -> impl Iterator<Item = char> + '_ {
     s.chars().filter(|c| matches!(c, '\t' | '\n' | '\r') || (*c >= ' ' && *c != '\u{FFFE}' && *c != '\u{FFFF}'))
 }
 
+/// Character data: `&`, `<`, `>` escaped.
 fn text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in clean(s) {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
-    out
+    escape(s, false)
 }
 
+/// An attribute value: also quotes and the white space XML would normalise.
 fn attr(s: &str) -> String {
+    escape(s, true)
+}
+
+fn escape(s: &str, in_attribute: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for c in clean(s) {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            '\t' => out.push_str("&#9;"),
-            c => out.push(c),
+        match (c, in_attribute) {
+            ('&', _) => out.push_str("&amp;"),
+            ('<', _) => out.push_str("&lt;"),
+            ('>', _) => out.push_str("&gt;"),
+            ('"', true) => out.push_str("&quot;"),
+            ('\n', true) => out.push_str("&#10;"),
+            ('\r', true) => out.push_str("&#13;"),
+            ('\t', true) => out.push_str("&#9;"),
+            (c, _) => out.push(c),
         }
     }
     out
