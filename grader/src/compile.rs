@@ -198,3 +198,58 @@ fn tail(s: &str, lines: usize) -> String {
     let all: Vec<&str> = s.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }
+
+/// Build the reference solution of a server exercise beside the subject, for
+/// differential checks; reused as long as nothing it depends on changed.
+/// Library exercises have none (their checks test invariants).
+pub fn build_reference(kit: &Kit, ex: &Exercise, progress: &mut dyn FnMut(&str)) -> Result<Option<PathBuf>> {
+    if ex.meta.kind != Kind::Server {
+        return Ok(None);
+    }
+    let (staged, fingerprint) = crate::stage::prepare_reference(kit, ex)?;
+    let stamp = staged.ws.join(".built");
+    let want = crate::stage::reference_bin_name(ex);
+    if let Ok(text) = std::fs::read_to_string(&stamp) {
+        if let Some((fp, path)) = text.split_once('\n') {
+            let path = PathBuf::from(path);
+            if fp == fingerprint.to_string() && path.is_file() {
+                return Ok(Some(path));
+            }
+        }
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut child = Command::new(cargo)
+        .current_dir(&staged.ws)
+        .args(["build", "--bins", "--message-format", "json", "--target-dir"])
+        .arg(&kit.target_dir)
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET_DIR")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| anyhow!(message::cargo_failed_to_start(&e)))?;
+    let stderr = child.stderr.take().expect("piped");
+    let pump = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
+    let mut binary = None;
+    for message in Message::parse_stream(BufReader::new(child.stdout.take().expect("piped"))) {
+        if let Message::CompilerArtifact(a) = message? {
+            if a.target.name == want {
+                binary = a.executable.map(|p| p.into_std_path_buf());
+            } else {
+                progress(&a.target.name);
+            }
+        }
+    }
+    let status = child.wait()?;
+    let stderr = pump.join().unwrap_or_default();
+    match binary {
+        Some(path) if status.success() => {
+            std::fs::write(&stamp, format!("{fingerprint}\n{}", path.display()))?;
+            Ok(Some(path))
+        }
+        _ => {
+            Err(anyhow!("{}\n{}", message::kit_failed_to_build(&format!("reference of {}", ex.id)), tail(&stderr, 40)))
+        }
+    }
+}

@@ -66,6 +66,8 @@ pub fn grade(kit: &Kit, ex: &Exercise, source: &Source, opts: GradeOptions<'_>) 
         }
         compile::Outcome::Built(b) => {
             verdicts.push(Verdict::new(COMPILE, CheckState::Pass, String::new()));
+            let reference = compile::build_reference(kit, ex, opts.progress)?;
+            trace("reference built", started);
             // The suite reads a private copy of the snapshots, so a subject
             // that writes into the kit cannot change its own grade; the kit's
             // files are compared afterwards and restored if touched.
@@ -76,6 +78,8 @@ pub fn grade(kit: &Kit, ex: &Exercise, source: &Source, opts: GradeOptions<'_>) 
                 suite: &b.suite,
                 subject: b.subject.as_deref(),
                 subject_src: Some(&subject_src),
+                reference: reference.as_deref(),
+                reference_src: Some(&ex.solution_dir.join("src")),
                 seed: opts.seed,
                 exercise_dir: &ex.dir,
                 snapshots: &snapshots,

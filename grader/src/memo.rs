@@ -18,8 +18,9 @@ use crate::stage;
 /// kit's files of the exercise, the harness, the lock file and the grader.
 pub fn key(kit: &Kit, ex: &Exercise, check_timeout: Option<u64>) -> Option<u64> {
     let mut h = Fnv::new();
-    let trees: [(PathBuf, bool); 4] = [
+    let trees: [(PathBuf, bool); 5] = [
         (ex.dir.join("src"), false),
+        (ex.solution_dir.join("src"), false),
         (ex.dir.clone(), true),
         (ex.suite_dir.clone(), false),
         (kit.root.join("harness"), false),

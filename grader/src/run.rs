@@ -26,6 +26,10 @@ pub struct RunOptions<'a> {
     pub subject: Option<&'a Path>,
     /// The staged copy of the subject's `src/`.
     pub subject_src: Option<&'a Path>,
+    /// The reference solution's binary and `src/`, run beside the subject
+    /// by differential checks.
+    pub reference: Option<&'a Path>,
+    pub reference_src: Option<&'a Path>,
     pub seed: u64,
     /// The kit's exercise folder and snapshots (trusted copies).
     pub exercise_dir: &'a Path,
@@ -145,6 +149,12 @@ impl Round {
         }
         if let Some(s) = opts.subject_src {
             cmd.env(env::SUBJECT_SRC, s);
+        }
+        if let Some(s) = opts.reference {
+            cmd.env(env::REFERENCE, s);
+        }
+        if let Some(s) = opts.reference_src {
+            cmd.env(env::REFERENCE_SRC, s);
         }
         if let Some(b) = opts.bless {
             cmd.env(env::BLESS, b)
@@ -334,6 +344,8 @@ mod tests {
             suite: &suite,
             subject: None,
             subject_src: None,
+            reference: None,
+            reference_src: None,
             seed: 1,
             exercise_dir: dir.path(),
             snapshots: dir.path(),

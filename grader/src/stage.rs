@@ -145,18 +145,7 @@ pub fn prepare(kit: &Kit, ex: &Exercise, files: &SourceFiles) -> Result<Staged> 
     }
 
     // The subject: the kit's package around the subject's src/.
-    let subject = ws.join(SUBJECT);
-    let mut kit_files = read_tree(&ex.dir)?;
-    kit_files.retain(|p, _| !p.starts_with("src") && !p.starts_with("target"));
-    let mut manifest = rewrite_manifest(&ex.dir, &kit_files[Path::new("Cargo.toml")], None)?;
-    if let Some(bin) = &ex.meta.subject_bin {
-        rename_bin(&mut manifest, bin, &subject_bin_name(ex), "src/main.rs");
-    }
-    kit_files.insert(PathBuf::from("Cargo.toml"), toml::to_string(&manifest)?.into_bytes());
-    for (p, bytes) in files {
-        kit_files.insert(Path::new("src").join(p), bytes.clone());
-    }
-    mirror(&subject, &kit_files)?;
+    stage_package(ex, &ws.join(SUBJECT), files, &subject_bin_name(ex))?;
 
     // The suite, pointed at the staged subject.
     let mut suite_files = read_tree(&ex.suite_dir)?;
@@ -168,15 +157,58 @@ pub fn prepare(kit: &Kit, ex: &Exercise, files: &SourceFiles) -> Result<Staged> 
     Ok(Staged { ws })
 }
 
+/// The kit's package of `ex` around `files` as its `src/`, written to `dir`,
+/// its binary renamed to `bin_name`.
+fn stage_package(ex: &Exercise, dir: &Path, files: &SourceFiles, bin_name: &str) -> Result<()> {
+    let mut kit_files = read_tree(&ex.dir)?;
+    kit_files.retain(|p, _| !p.starts_with("src") && !p.starts_with("target"));
+    let mut manifest = rewrite_manifest(&ex.dir, &kit_files[Path::new("Cargo.toml")], None)?;
+    if let Some(bin) = &ex.meta.subject_bin {
+        rename_bin(&mut manifest, bin, bin_name, "src/main.rs");
+    }
+    kit_files.insert(PathBuf::from("Cargo.toml"), toml::to_string(&manifest)?.into_bytes());
+    for (p, bytes) in files {
+        kit_files.insert(Path::new("src").join(p), bytes.clone());
+    }
+    mirror(dir, &kit_files)
+}
+
+/// The reference solution of a server exercise, staged in a workspace of its
+/// own (`<target>/grade/ws/<id>.reference`) so differential checks can run it
+/// beside the subject. Returns the workspace and a fingerprint of everything
+/// its binary depends on, so an unchanged reference is never rebuilt.
+pub fn prepare_reference(kit: &Kit, ex: &Exercise) -> Result<(Staged, u64)> {
+    let ws = kit.target_dir.join("grade").join("ws").join(format!("{}.reference", ex.id));
+    std::fs::create_dir_all(&ws).with_context(|| format!("cannot create {}", ws.display()))?;
+    let root = root_manifest_for(kit, &[SUBJECT])?;
+    write_if_changed(&ws.join("Cargo.toml"), root.as_bytes())?;
+    let lock = std::fs::read(kit.root.join("Cargo.lock")).unwrap_or_default();
+    write_if_changed(&ws.join("Cargo.lock"), &lock)?;
+    let files = read_tree(&ex.solution_dir.join("src"))?;
+    stage_package(ex, &ws.join(SUBJECT), &files, &reference_bin_name(ex))?;
+    let mut h = crate::progress::Fnv::new();
+    h.eat(root.as_bytes());
+    h.eat(&lock);
+    for (p, bytes) in read_tree(&ws.join(SUBJECT))? {
+        h.eat(p.to_string_lossy().as_bytes());
+        h.eat(&bytes);
+    }
+    Ok((Staged { ws }, h.0))
+}
+
 /// The staging workspace's manifest: the kit's shared dependency table and
 /// profiles, with path dependencies made absolute.
 fn root_manifest(kit: &Kit) -> Result<String> {
+    root_manifest_for(kit, &[SUBJECT, SUITE])
+}
+
+fn root_manifest_for(kit: &Kit, members: &[&str]) -> Result<String> {
     let path = kit.root.join("Cargo.toml");
     let text = std::fs::read_to_string(&path)?;
     let root: toml::Table = toml::from_str(&text).with_context(|| format!("{} is not valid TOML", path.display()))?;
     let mut workspace = toml::Table::new();
     workspace.insert("resolver".into(), "2".into());
-    workspace.insert("members".into(), toml::Value::Array(vec![SUBJECT.into(), SUITE.into()]));
+    workspace.insert("members".into(), toml::Value::Array(members.iter().map(|m| (*m).into()).collect()));
     if let Some(toml::Value::Table(ws)) = root.get("workspace") {
         if let Some(p) = ws.get("package") {
             workspace.insert("package".into(), p.clone());
@@ -219,6 +251,10 @@ fn rewrite_manifest(dir: &Path, bytes: &[u8], exercise: Option<&Path>) -> Result
 /// original names into the same folder.
 pub fn subject_bin_name(ex: &Exercise) -> String {
     format!("grade-{}-{}", ex.id, ex.meta.subject_bin.as_deref().unwrap_or("subject"))
+}
+
+pub fn reference_bin_name(ex: &Exercise) -> String {
+    format!("grade-{}-reference", ex.id)
 }
 
 pub fn suite_bin_name(ex: &Exercise) -> String {

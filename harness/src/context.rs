@@ -18,6 +18,8 @@ pub struct Ctx {
 pub(crate) struct Paths {
     pub subject: Option<PathBuf>,
     pub subject_src: Option<PathBuf>,
+    pub reference: Option<PathBuf>,
+    pub reference_src: Option<PathBuf>,
     pub exercise_dir: PathBuf,
     pub snapshots: PathBuf,
     pub bless: Option<PathBuf>,
@@ -53,6 +55,18 @@ impl Ctx {
     /// The subject binary (server exercises).
     pub fn subject(&self) -> &Path {
         self.paths.subject.as_deref().expect("this suite was started without a subject binary (GRADE_SUBJECT)")
+    }
+
+    /// The reference solution's binary, run beside the subject by
+    /// differential checks; `None` when the suite runs without the grader
+    /// (a differential check then reports itself as not run).
+    pub fn reference(&self) -> Option<&Path> {
+        self.paths.reference.as_deref()
+    }
+
+    /// The reference solution's `src/` (its rule files and the like).
+    pub fn reference_src(&self) -> Option<&Path> {
+        self.paths.reference_src.as_deref()
     }
 
     /// The graded subject's `src/` (when run by the grader): files a student

@@ -59,6 +59,11 @@ impl Failure {
         &self.outcome.message
     }
 
+    /// What the program printed, when the failure carries it.
+    pub fn output(&self) -> Option<&str> {
+        self.outcome.output.as_deref()
+    }
+
     pub(crate) fn into_outcome(self) -> Outcome {
         *self.outcome
     }

@@ -8,7 +8,9 @@
 
 pub mod context;
 pub mod db;
+pub mod differential;
 pub mod failure;
+pub mod fs;
 pub mod http;
 pub mod process;
 pub mod snapshot;

@@ -43,6 +43,7 @@ pub struct Proc {
     stdout: Arc<Mutex<Captured>>,
     stderr: Arc<Mutex<Captured>>,
     lines: watch::Receiver<Vec<String>>,
+    pumps: Vec<tokio::task::JoinHandle<()>>,
 }
 
 #[derive(Default)]
@@ -83,13 +84,14 @@ impl Proc {
         let (tx, lines) = watch::channel(Vec::new());
         let stdout = Arc::new(Mutex::new(Captured::default()));
         let stderr = Arc::new(Mutex::new(Captured::default()));
+        let mut pumps = Vec::new();
         if let Some(out) = child.stdout.take() {
-            tokio::spawn(pump(out, stdout.clone(), Some(tx)));
+            pumps.push(tokio::spawn(pump(out, stdout.clone(), Some(tx))));
         }
         if let Some(err) = child.stderr.take() {
-            tokio::spawn(pump(err, stderr.clone(), None));
+            pumps.push(tokio::spawn(pump(err, stderr.clone(), None)));
         }
-        Ok(Proc { child, pgid, stdout, stderr, lines })
+        Ok(Proc { child, pgid, stdout, stderr, lines, pumps })
     }
 
     /// Wait for a stdout line starting with `listening on http://` and return
@@ -150,13 +152,11 @@ impl Proc {
     /// Wait for the program to exit on its own.
     pub async fn wait_exit(&mut self, limit: Duration) -> Option<Exited> {
         let status = tokio::time::timeout(limit, self.child.wait()).await.ok()?.ok()?;
-        // Let the pumps drain what is left in the pipes.
-        for _ in 0..50 {
-            if self.lines.has_changed().is_err() {
-                break;
-            }
-            tokio::task::yield_now().await;
-        }
+        // Read both pipes to the end before looking at what was printed: a
+        // program that exits at once may still have its message in a pipe.
+        // A child it left behind may hold the pipes open, hence the bound.
+        let drained = futures_join(std::mem::take(&mut self.pumps));
+        let _ = tokio::time::timeout(Duration::from_secs(2), drained).await;
         Some(Exited { code: status.code(), output: self.output() })
     }
 
@@ -200,13 +200,24 @@ pub fn free_port() -> Result<u16, Failure> {
         .map_err(|e| Failure::new(format!("could not find a free port: {e}")))
 }
 
+async fn futures_join(handles: Vec<tokio::task::JoinHandle<()>>) {
+    for h in handles {
+        let _ = h.await;
+    }
+}
+
 /// Start an HTTP exercise's server the way the exercise contract says: on a
 /// free port of 127.0.0.1 given in HOST and PORT (plus `spec`'s variables),
 /// and fail unless it prints `listening on` that very port and accepts there.
 pub async fn start_http(cx: &Ctx, spec: Spawn) -> Result<(Proc, crate::http::Client), Failure> {
+    start_http_bin(cx, cx.subject(), spec).await
+}
+
+/// [`start_http`] for another binary: the reference, in differential checks.
+pub async fn start_http_bin(cx: &Ctx, bin: &Path, spec: Spawn) -> Result<(Proc, crate::http::Client), Failure> {
     let port = free_port()?;
     let spec = spec.env("HOST", "127.0.0.1").env("PORT", port.to_string());
-    let (proc, addr) = Proc::start_server(cx, cx.subject(), &spec).await?;
+    let (proc, addr) = Proc::start_server(cx, bin, &spec).await?;
     if addr.port() != port {
         return Err(Failure::new(format!(
             "PORT was {port} but the server printed `listening on http://{addr}`: bind the port named by the PORT environment variable"

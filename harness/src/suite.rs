@@ -201,6 +201,8 @@ impl Suite {
         Paths {
             subject,
             subject_src: var(env::SUBJECT_SRC),
+            reference: var(env::REFERENCE),
+            reference_src: var(env::REFERENCE_SRC),
             exercise_dir,
             snapshots: var(env::SNAPSHOTS).unwrap_or_else(|| manifest.join("snapshots")),
             bless: var(env::BLESS),

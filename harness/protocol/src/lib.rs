@@ -21,6 +21,11 @@ pub mod env {
     /// The graded subject's own `src/` (staged copy), for files a student
     /// writes besides code, such as a proxy's rule file.
     pub const SUBJECT_SRC: &str = "GRADE_SUBJECT_SRC";
+    /// The reference solution's binary (server exercises), which
+    /// differential checks run beside the subject on the same inputs.
+    pub const REFERENCE: &str = "GRADE_REFERENCE";
+    /// The reference solution's `src/` (for its rule files and the like).
+    pub const REFERENCE_SRC: &str = "GRADE_REFERENCE_SRC";
     /// The kit's (trusted) exercise folder, for fixtures such as `public/`.
     pub const EXERCISE_DIR: &str = "GRADE_EXERCISE_DIR";
     /// Folder holding the reference snapshots.
