@@ -321,7 +321,7 @@ fn cache_key() -> Option<(PathBuf, u64)> {
             parts.extend(names.iter().map(|p| stamp(p)));
         }
     }
-    let mut h = crate::progress::Fnv::new();
+    let mut h = grade_protocol::shared::Fnv::new();
     for part in &parts {
         h.eat(part.as_bytes());
     }
@@ -348,6 +348,15 @@ impl Exercise {
             return Err(problem("a server exercise needs `subject_bin`".into()));
         }
         for c in &m.checks {
+            if c.id.is_empty() || !c.id.chars().all(|ch| ch.is_ascii_alphanumeric() || "._-".contains(ch)) {
+                return Err(problem(format!(
+                    "check id `{}` may hold only letters, digits, `.`, `_` and `-` (reports and CI systems name checks by it)",
+                    c.id
+                )));
+            }
+            if [crate::result::COMPILE, crate::result::TAMPER].contains(&c.id.as_str()) {
+                return Err(problem(format!("check id `{}` is the grader's own; pick another", c.id)));
+            }
             if !m.stages.iter().any(|s| s.id == c.stage) {
                 return Err(problem(format!("check `{}` names stage `{}`, which is not declared", c.id, c.stage)));
             }

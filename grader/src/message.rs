@@ -90,3 +90,15 @@ pub fn interrupted() -> String {
 pub fn tampered(files: &str) -> String {
     format!("the program changed the kit's own files during the grade ({files}); they were restored, and a grade that touches them cannot pass")
 }
+
+pub fn not_a_checkout(path: &Path) -> String {
+    format!("{} is not a checkout of the kit (it has no exercises/ folder)", path.display())
+}
+
+pub fn progress_not_saved(e: &anyhow::Error) -> String {
+    format!("warning: could not save your progress: {e:#}")
+}
+
+pub fn no_subject_binary(bin: &str) -> String {
+    format!("the exercise builds no binary named `{bin}`; keep the stub's src/main.rs")
+}

@@ -55,14 +55,12 @@ pub fn run(ex: &Exercise, opts: &RunOptions<'_>) -> Result<Vec<Verdict>> {
         .iter()
         .flat_map(|st| ex.meta.checks.iter().filter(move |c| c.stage == st.id).map(|c| c.id.clone()))
         .collect();
-    let gates: Vec<String> = ex
+    let gates: Vec<Vec<String>> = ex
         .meta
         .stages
         .iter()
         .filter(|st| st.gate)
-        .map(|st| {
-            ex.meta.checks.iter().filter(|c| c.stage == st.id).map(|c| c.id.as_str()).collect::<Vec<_>>().join("+")
-        })
+        .map(|st| ex.meta.checks.iter().filter(|c| c.stage == st.id).map(|c| c.id.clone()).collect::<Vec<_>>())
         .filter(|g| !g.is_empty())
         .collect();
     let mut verdicts: Vec<Verdict> = Vec::new();
@@ -122,7 +120,7 @@ impl Round {
     fn start(
         opts: &RunOptions<'_>,
         pending: &[String],
-        gates: &[String],
+        gates: &[Vec<String>],
         results: &Path,
         check_limit: Duration,
     ) -> Result<Round> {
@@ -131,15 +129,15 @@ impl Round {
         // The suite (and, for library exercises, the student's code linked
         // into it) sees only what it needs: nothing else reveals the grader.
         cmd.env_clear();
-        for key in ["PATH", "HOME", "LANG", "TZ", env::REQUIRE_TOOLS] {
+        for key in grade_protocol::shared::ALLOWED_ENV.iter().chain(&[env::REQUIRE_TOOLS]) {
             if let Some(v) = std::env::var_os(key) {
                 cmd.env(key, v);
             }
         }
         cmd.env(env::RESULTS, results)
             .env(env::SEED, opts.seed.to_string())
-            .env(env::ONLY, pending.join(","))
-            .env(env::GATES, gates.join(","))
+            .env(env::ONLY, grade_protocol::encode_ids(pending))
+            .env(env::GATES, grade_protocol::encode_gates(gates))
             .env(env::CHECK_TIMEOUT_MS, check_limit.as_millis().to_string())
             .env(env::EXERCISE_DIR, opts.exercise_dir)
             .env(env::SNAPSHOTS, opts.snapshots)
@@ -329,7 +327,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let path = dir.join("suite.sh");
         let script = format!(
-            "#!/bin/sh\nfirst=${{GRADE_ONLY%%,*}}\nsay() {{ echo \"$1\" >> \"$GRADE_RESULTS\"; }}\nsay '{{\"event\":\"hello\",\"version\":1,\"suite\":\"fake\",\"seed\":1,\"checks\":[]}}'\n{body}\n"
+            "#!/bin/sh\nfirst=$(printf %s \"$GRADE_ONLY\" | sed 's/^\\[\"\\([^\"]*\\)\".*/\\1/')\nsay() {{ echo \"$1\" >> \"$GRADE_RESULTS\"; }}\nsay '{{\"event\":\"hello\",\"version\":1,\"suite\":\"fake\",\"seed\":1,\"checks\":[]}}'\n{body}\n"
         );
         std::fs::write(&path, script).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();

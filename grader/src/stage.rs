@@ -186,7 +186,7 @@ pub fn prepare_reference(kit: &Kit, ex: &Exercise) -> Result<(Staged, u64)> {
     write_if_changed(&ws.join("Cargo.lock"), &lock)?;
     let files = read_tree(&ex.solution_dir.join("src"))?;
     stage_package(ex, &ws.join(SUBJECT), &files, &reference_bin_name(ex))?;
-    let mut h = crate::progress::Fnv::new();
+    let mut h = grade_protocol::shared::Fnv::new();
     h.eat(root.as_bytes());
     h.eat(&lock);
     for (p, bytes) in read_tree(&ws.join(SUBJECT))? {

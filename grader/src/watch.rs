@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 use notify_debouncer_mini::notify::RecursiveMode;
 
 use crate::catalog::Kit;
-use crate::GradingArgs;
+use crate::cli::GradingArgs;
 
 const DEBOUNCE: Duration = Duration::from_millis(250);
 
@@ -65,7 +65,7 @@ pub fn run(kit: &Kit, name: &str, args: &GradingArgs) -> Result<u8> {
         if clear {
             print!("\x1b[2J\x1b[H");
         }
-        match crate::grade_many(kit, &names, args) {
+        match crate::plan::grade_many(kit, &names, args) {
             Ok(_) => {}
             Err(_) if crate::sandbox::interrupted() => return Ok(130),
             Err(e) => eprintln!("error: {e:#}"),

@@ -37,12 +37,30 @@ pub mod env {
     /// When set (CI sets it), a check that would be skipped for a missing
     /// tool fails instead: the environment promised to have every tool.
     pub const REQUIRE_TOOLS: &str = "KIT_REQUIRE_TOOLS";
-    /// Comma-separated check ids to run, in this order (default: all, in
-    /// declaration order).
+    /// The check ids to run, in this order, as a JSON array of strings
+    /// (default: all, in declaration order). See [`crate::encode_ids`].
     pub const ONLY: &str = "GRADE_ONLY";
-    /// The gate stages: comma-separated groups of `+`-joined check ids. After
-    /// the last check of a group, the suite stops if a check of it failed.
+    /// The gate stages, as a JSON array of arrays of check ids. After the
+    /// last check of a group, the suite stops if a check of it failed.
     pub const GATES: &str = "GRADE_GATES";
+}
+
+/// [`env::ONLY`]'s value: structured, so no character of an id is special.
+pub fn encode_ids(ids: &[String]) -> String {
+    serde_json::to_string(ids).expect("strings serialise")
+}
+
+pub fn decode_ids(text: &str) -> Result<Vec<String>, String> {
+    serde_json::from_str(text).map_err(|e| format!("not a JSON array of check ids ({e})"))
+}
+
+/// [`env::GATES`]'s value.
+pub fn encode_gates(gates: &[Vec<String>]) -> String {
+    serde_json::to_string(gates).expect("strings serialise")
+}
+
+pub fn decode_gates(text: &str) -> Result<Vec<Vec<String>>, String> {
+    serde_json::from_str(text).map_err(|e| format!("not a JSON array of arrays of check ids ({e})"))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,4 +115,62 @@ pub struct Diff {
     pub name: String,
     pub reference: String,
     pub yours: String,
+}
+
+/// Helpers the grader and the suites must agree on, stated once.
+pub mod shared {
+    /// The only environment variables a graded program inherits (besides
+    /// the ones a check sets): nothing tells it that it is being graded.
+    pub const ALLOWED_ENV: &[&str] = &["PATH", "HOME", "LANG", "TZ"];
+
+    /// FNV-1a: fingerprints that only have to notice a change, and the
+    /// derivation of each check's random stream from the run's seed.
+    #[derive(Debug, Clone, Copy)]
+    pub struct Fnv(pub u64);
+
+    impl Default for Fnv {
+        fn default() -> Self {
+            Fnv(0xcbf2_9ce4_8422_2325)
+        }
+    }
+
+    impl Fnv {
+        pub fn new() -> Fnv {
+            Fnv::default()
+        }
+
+        /// Hash `bytes` as they are.
+        pub fn write(&mut self, bytes: &[u8]) {
+            for b in bytes {
+                self.0 ^= u64::from(*b);
+                self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+
+        /// Hash one piece of a sequence, with a separator after it, so
+        /// ("ab", "c") and ("a", "bc") differ.
+        pub fn eat(&mut self, bytes: &[u8]) {
+            self.write(bytes);
+            self.write(&[0xff]);
+        }
+    }
+
+    /// FNV-1a of `bytes`.
+    pub fn fnv1a(bytes: &[u8]) -> u64 {
+        let mut h = Fnv::new();
+        h.write(bytes);
+        h.0
+    }
+
+    /// SIGKILL a whole process group: a program and everything it started
+    /// in its group.
+    #[cfg(unix)]
+    pub fn kill_group(pgid: i32) {
+        if pgid > 1 {
+            // SAFETY: killpg has no memory effects; a stale pgid only yields ESRCH.
+            unsafe {
+                libc::killpg(pgid, libc::SIGKILL);
+            }
+        }
+    }
 }
