@@ -11,9 +11,9 @@ use anyhow::{Context, Result};
 
 use crate::catalog::{Exercise, Kit};
 use crate::grade::{self, GradeOptions};
-use crate::report;
 use crate::result::Grade;
 use crate::stage::Source;
+use crate::{message, report};
 
 pub fn run(
     kit: &Kit,
@@ -28,7 +28,7 @@ pub fn run(
     } else {
         names.iter().map(|n| crate::plan::resolve(kit, n)).collect::<Result<_>>()?
     };
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    std::fs::create_dir_all(out).with_context(|| message::cannot_create(out))?;
     let mut csv = String::from("submission,exercise,score,max,status\n");
     let mut used = BTreeSet::new();
     let mut worst = 0;
@@ -71,8 +71,8 @@ pub fn run(
         std::fs::write(out.join(format!("{name}.json")), report::json::pretty(&report::json::render_many(&grades)))?;
     }
     let book = out.join("gradebook.csv");
-    std::fs::write(&book, csv).with_context(|| format!("cannot write {}", book.display()))?;
-    eprintln!("wrote {} and one JSON report per submission in {}", book.display(), out.display());
+    std::fs::write(&book, csv).with_context(|| message::cannot_write(&book))?;
+    eprintln!("{}", message::batch_wrote(&book, out));
     Ok(worst.min(1))
 }
 

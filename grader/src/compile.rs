@@ -166,8 +166,7 @@ impl Found {
 }
 
 fn built(ex: &Exercise, found: Found) -> Result<Outcome> {
-    let suite =
-        found.suite.ok_or_else(|| anyhow!("cargo built the suite of {} but reported no binary for it", ex.id))?;
+    let suite = found.suite.ok_or_else(|| anyhow!(message::suite_built_without_binary(&ex.id)))?;
     if ex.meta.kind == Kind::Server && found.subject.is_none() {
         return Ok(Outcome::StudentError {
             summary: message::no_subject_binary(ex.meta.subject_bin.as_deref().unwrap_or("?")),

@@ -55,7 +55,7 @@ fn main() -> ExitCode {
             ExitCode::from(130)
         }
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("{}", message::error(&e));
             ExitCode::from(2)
         }
     }

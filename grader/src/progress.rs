@@ -65,10 +65,10 @@ impl Progress {
         self.version = 1;
         let file = path(root);
         let dir = file.parent().expect("has a parent");
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(dir).with_context(|| crate::message::cannot_create(dir))?;
         let tmp = dir.join(format!(".progress.{}.tmp", std::process::id()));
         std::fs::write(&tmp, serde_json::to_vec_pretty(self)?)?;
-        std::fs::rename(&tmp, &file).with_context(|| format!("cannot write {}", file.display()))?;
+        std::fs::rename(&tmp, &file).with_context(|| crate::message::cannot_write(&file))?;
         Ok(())
     }
 }

@@ -170,7 +170,7 @@ impl Round {
             .stderr(Stdio::piped())
             .process_group(0)
             .spawn()
-            .with_context(|| format!("could not start the suite {}", opts.suite.display()))?;
+            .with_context(|| message::cannot_start_suite(opts.suite))?;
         let pgid = child.id() as i32;
         let output = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         for stream in [

@@ -218,10 +218,9 @@ fn committed_stub(kit: &Kit, ex: &Exercise) -> Option<SourceFiles> {
 
 /// The suite's own list of checks (`--list`).
 fn list_checks(suite: &Path) -> Result<Vec<String>> {
-    let out =
-        Command::new(suite).arg("--list").output().with_context(|| format!("cannot run {} --list", suite.display()))?;
+    let out = Command::new(suite).arg("--list").output().with_context(|| crate::message::cannot_list_checks(suite))?;
     if !out.status.success() {
-        bail!("{} --list failed: {}", suite.display(), String::from_utf8_lossy(&out.stderr));
+        bail!(crate::message::list_failed(suite, &String::from_utf8_lossy(&out.stderr)));
     }
     Ok(serde_json::from_slice(&out.stdout)?)
 }
