@@ -241,6 +241,8 @@ impl Round {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // And whatever left its group (setsid, a double fork).
+        crate::sandbox::kill_descendants();
 
         if let Some((check, _)) = current {
             let msg = match exit {
