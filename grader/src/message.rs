@@ -180,3 +180,11 @@ pub fn batch_wrote(book: &Path, out: &Path) -> String {
 pub fn error(e: &anyhow::Error) -> String {
     format!("error: {e:#}")
 }
+
+pub fn foreign_result_line(line: &str) -> String {
+    let shown: String = line.chars().take(120).collect();
+    format!(
+        "the results channel carried a line the suite did not write ({shown:?}): something tried to forge or \
+         disturb the verdicts, so this check fails"
+    )
+}

@@ -54,7 +54,12 @@ pub fn grade_many(kit: &Kit, names: &[String], a: &GradingArgs) -> Result<u8> {
     let mut reporter = a.format.reporter();
     let mut grades = Vec::new();
     for ex in exercises {
-        let g = grade_one(kit, ex, &source, a, seed, paint)?;
+        // A grade that could not be made is still reported, as an error.
+        let g = match grade_one(kit, ex, &source, a, seed, paint) {
+            Ok(g) => g,
+            Err(e) if crate::sandbox::interrupted() => return Err(e),
+            Err(e) => grade::could_not_grade(ex, &source.origin(kit, ex), seed, &format!("{e:#}")),
+        };
         reporter.graded(&g);
         grades.push(g);
     }

@@ -130,3 +130,43 @@ fn reap() {
         }
     }
 }
+
+/// A pipe for the suite's results: both ends close-on-exec, so only the
+/// descriptor handed over with [`pass_fd`] reaches the suite.
+pub fn results_pipe() -> std::io::Result<(std::fs::File, std::os::fd::OwnedFd)> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let mut fds = [0; 2];
+    // SAFETY: pipe writes two descriptors into `fds`, which we then own.
+    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    for fd in fds {
+        // SAFETY: fcntl on descriptors this process just opened.
+        unsafe {
+            libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+        }
+    }
+    // SAFETY: both descriptors are open and owned by nothing else.
+    unsafe { Ok((std::fs::File::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1]))) }
+}
+
+/// Give the child `fd` as descriptor `target` (and nothing else of ours).
+pub fn pass_fd(cmd: &mut std::process::Command, fd: i32, target: i32) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: between fork and exec only dup2 runs, which is
+    // async-signal-safe; dup2 clears close-on-exec on the new descriptor.
+    unsafe {
+        cmd.pre_exec(move || {
+            let ok = if fd == target {
+                // dup2 onto itself would leave close-on-exec set.
+                libc::fcntl(fd, libc::F_SETFD, 0) == 0
+            } else {
+                libc::dup2(fd, target) >= 0
+            };
+            if !ok {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}

@@ -1,21 +1,31 @@
-//! Where a suite's events go: the grader's results file, or a plain summary
+//! Where a suite's events go: the grader's results pipe, or a plain summary
 //! when the suite runs by hand.
 
 use std::io::Write;
-use std::path::Path;
 use std::sync::Mutex;
 
 use grade_protocol::{Event, Status};
 
-/// Where events go: the grader's results file, or a human summary when the
+/// Where events go: the grader's results pipe, or a human summary when the
 /// suite runs by hand.
 pub struct Channel {
     file: Option<Mutex<std::fs::File>>,
 }
 
 impl Channel {
-    pub(crate) fn open(path: &Path) -> std::io::Result<Self> {
-        let file = std::fs::OpenOptions::new().append(true).create(true).open(path)?;
+    /// Take the results pipe the grader passed as descriptor `fd`, and
+    /// keep it from every program this suite starts.
+    #[cfg(unix)]
+    pub(crate) fn from_fd(fd: i32) -> std::io::Result<Self> {
+        use std::os::fd::FromRawFd;
+        // SAFETY: fcntl on a descriptor number has no memory effects; a bad
+        // number fails with EBADF, which is reported.
+        if fd < 3 || unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } != 0 {
+            return Err(std::io::Error::other(format!("descriptor {fd} is not an open results pipe")));
+        }
+        // SAFETY: the grader opened `fd` for this process alone, and nothing
+        // else here owns it.
+        let file = unsafe { std::fs::File::from_raw_fd(fd) };
         Ok(Channel { file: Some(Mutex::new(file)) })
     }
 

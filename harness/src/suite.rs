@@ -1,5 +1,5 @@
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -74,16 +74,21 @@ impl Suite {
             eprintln!("error: this suite has no check `{id}`");
             return ExitCode::from(2);
         }
-        let channel = match std::env::var_os(env::RESULTS) {
-            Some(path) => match Channel::open(Path::new(&path)) {
+        let channel = match std::env::var(env::RESULTS_FD).ok().map(|s| s.parse::<i32>()) {
+            Some(Ok(fd)) => match Channel::from_fd(fd) {
                 Ok(c) => Arc::new(c),
                 Err(e) => {
-                    eprintln!("error: cannot open the results file {}: {e}", Path::new(&path).display());
+                    eprintln!("error: cannot use the results pipe: {e}");
                     return ExitCode::from(2);
                 }
             },
+            Some(Err(_)) => {
+                eprintln!("error: {} is not a file descriptor number", env::RESULTS_FD);
+                return ExitCode::from(2);
+            }
             None => Arc::new(Channel::human()),
         };
+        keep_out_of_proc();
         // The grader's order when it gives one, else the declaration order.
         let selected: Vec<&(&str, CheckFn)> = match &settings.only {
             Some(only) => only.iter().filter_map(|id| self.checks.iter().find(|(c, _)| c == id)).collect(),
@@ -232,4 +237,15 @@ fn run_one(runtime: &tokio::runtime::Runtime, fut: CheckFuture, timeout: Duratio
     };
     outcome.duration_ms = started.elapsed().as_millis() as u64;
     outcome
+}
+
+/// Make this process non-dumpable: its `/proc` entries (environment, open
+/// files, memory) become unreadable to the programs it grades, which run as
+/// the same user, and they cannot attach a debugger to it.
+fn keep_out_of_proc() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl with these arguments only sets a flag of this process.
+    unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
 }

@@ -1,7 +1,9 @@
 //! The result channel between a hidden suite and the grader.
 //!
-//! The suite writes one JSON object per line to the file named by
-//! [`env::RESULTS`]; the grader reads it. Nothing the suite or the student's
+//! The suite writes one JSON object per line to the pipe whose file
+//! descriptor [`env::RESULTS_FD`] names; the grader reads the other end. The
+//! suite marks that descriptor close-on-exec at once, so no program it
+//! starts holds it. Nothing the suite or the student's
 //! code prints on stdout or stderr is ever parsed for results, so printing
 //! fake test output cannot pass a check.
 
@@ -12,8 +14,9 @@ pub const VERSION: u32 = 1;
 
 /// Environment variables the grader sets for a suite process.
 pub mod env {
-    /// Path of the results file (JSON lines). Its presence means "run by the grader".
-    pub const RESULTS: &str = "GRADE_RESULTS";
+    /// The file descriptor of the results pipe (JSON lines). Its presence
+    /// means "run by the grader".
+    pub const RESULTS_FD: &str = "GRADE_RESULTS_FD";
     /// The seed for every random choice of the run (decimal u64).
     pub const SEED: &str = "GRADE_SEED";
     /// Path of the subject binary, for server exercises.
