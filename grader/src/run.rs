@@ -5,9 +5,9 @@
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read};
 use std::os::fd::AsRawFd;
-use std::sync::mpsc;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -133,7 +133,7 @@ impl Round {
         // The suite (and, for library exercises, the student's code linked
         // into it) sees only what it needs: nothing else reveals the grader.
         cmd.env_clear();
-        for key in grade_protocol::shared::ALLOWED_ENV.iter().chain(&[env::REQUIRE_TOOLS]) {
+        for key in grade_protocol::shared::ALLOWED_ENV.iter().chain(&[env::REQUIRE_TOOLS, env::SANDBOX]) {
             if let Some(v) = std::env::var_os(key) {
                 cmd.env(key, v);
             }
@@ -376,8 +376,8 @@ impl Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
     use crate::catalog::{Exercise, Meta};
+    use std::path::PathBuf;
 
     fn exercise(checks: &[&str]) -> Exercise {
         let mut toml = String::from(

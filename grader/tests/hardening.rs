@@ -141,3 +141,75 @@ fn main() {{
         assert!(left.is_empty(), "escape {n} outlived the grade: {left:?}");
     }
 }
+
+/// What a graded program tries to reach, printed as `PROBE name ok|denied`.
+fn probing_program() -> String {
+    let kit = kit_root();
+    format!(
+        r#"fn main() {{
+    let kit = std::path::Path::new({kit:?});
+    let parent = std::os::unix::process::parent_id();
+    let probes: Vec<(&str, bool)> = vec![
+        ("solutions", std::fs::read_to_string(kit.join("solutions/01-bind/src/main.rs")).is_ok()),
+        ("reference-binary", std::fs::File::open(kit.join("target/debug/grade-01-bind-reference")).is_ok()),
+        ("kit-listing", std::fs::read_dir(kit).is_ok()),
+        ("kit-write", std::fs::write(kit.join("grader/suites/01-bind/probe-written"), "x").is_ok()),
+        ("suite-environ", std::fs::read(format!("/proc/{{parent}}/environ")).is_ok_and(|e| !e.is_empty())),
+    ];
+    for (name, ok) in probes {{
+        println!("PROBE {{name}} {{}}", if ok {{ "ok" }} else {{ "denied" }});
+    }}
+    std::process::exit(1);
+}}
+"#,
+        kit = kit.display().to_string()
+    )
+}
+
+fn probes(r: &serde_json::Value) -> Vec<(String, String)> {
+    let out = check(r, "bind.listens")["output"].as_str().unwrap_or("").to_string();
+    out.lines()
+        .filter_map(|l| l.strip_prefix("PROBE "))
+        .filter_map(|l| l.split_once(' '))
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn the_sandbox_keeps_the_program_from_the_reference_the_kit_and_the_suite() {
+    let _g = serial();
+    // The reference binary exists (the differential checks build it).
+    let _ = cargo_grade(&["01-bind", "--reference", "--seed", "1"]);
+    let sub = submission("01-bind", &[("main.rs", &probing_program())]);
+    let (o, r) = grade(sub.path(), &[]);
+    assert_eq!(code(&o), 1, "{r:#}");
+    let seen = probes(&r);
+    assert_eq!(seen.len(), 5, "every probe reported: {r:#}");
+    let reached: Vec<&(String, String)> = seen.iter().filter(|(_, v)| v == "ok").collect();
+    assert!(reached.is_empty(), "the graded program reached {reached:?}");
+    assert!(!kit_root().join("grader/suites/01-bind/probe-written").exists());
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn with_the_sandbox_off_the_same_program_reaches_the_kit() {
+    // The fallback (GRADE_SANDBOX=off, or a system without Landlock) is
+    // what the docs say it is: the program runs unconfined, and only the
+    // integrity guard and the process rules hold.
+    let _g = serial();
+    let sub = submission("01-bind", &[("main.rs", &probing_program())]);
+    let path = sub.path().to_string_lossy().into_owned();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-grade"))
+        .current_dir(kit_root())
+        .args(["01-bind", "--submission", &path, "--format", "json"])
+        .env("GRADE_SANDBOX", "off")
+        .output()
+        .unwrap();
+    let r = json(&o);
+    let seen = probes(&r);
+    assert!(seen.iter().any(|(k, v)| k == "solutions" && v == "ok"), "{seen:?}");
+    // The kit write was undone and failed the grade.
+    assert!(!kit_root().join("grader/suites/01-bind/probe-written").exists(), "the guard removed it");
+    assert_eq!(check(&r, "integrity")["status"], "fail", "{r:#}");
+}
