@@ -188,3 +188,7 @@ pub fn foreign_result_line(line: &str) -> String {
          disturb the verdicts, so this check fails"
     )
 }
+
+pub fn created_exercise(id: &str, kind: &str) -> String {
+    format!("created {kind} exercise {id}:")
+}
