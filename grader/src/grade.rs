@@ -33,6 +33,22 @@ pub fn grade(kit: &Kit, ex: &Exercise, source: &Source, opts: GradeOptions<'_>) 
         Ok(f) => f,
         Err(e) => return Ok(could_not_grade(ex, &shown_as, opts.seed, &format!("{e:#}"))),
     };
+    if source.is_students() {
+        let reads = crate::scan::compile_time_reads(&files);
+        if !reads.is_empty() {
+            verdicts.push(Verdict::new(
+                COMPILE,
+                CheckState::Fail,
+                crate::message::compile_time_reads(&reads, &shown_as),
+            ));
+            verdicts.extend(
+                ex.meta.checks.iter().map(|c| {
+                    Verdict::new(&c.id, CheckState::Skipped, "not run: the code must compile first".to_string())
+                }),
+            );
+            return Ok(assemble(ex, &shown_as, opts.seed, verdicts, started, None));
+        }
+    }
     let _lock = lock_staging(kit, ex)?;
     trace("read sources", started);
     let staged = stage::prepare(kit, ex, &files)?;

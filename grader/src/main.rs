@@ -19,6 +19,7 @@ mod result;
 mod run;
 mod sandbox;
 mod scaffold;
+mod scan;
 mod seed;
 mod soundness;
 mod stage;

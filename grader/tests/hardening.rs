@@ -213,3 +213,25 @@ fn with_the_sandbox_off_the_same_program_reaches_the_kit() {
     assert!(!kit_root().join("grader/suites/01-bind/probe-written").exists(), "the guard removed it");
     assert_eq!(check(&r, "integrity")["status"], "fail", "{r:#}");
 }
+
+/// Reading the reference while compiling (`#[path]`, `include!`, relative
+/// or absolute) is refused before the build, naming the file and line.
+#[test]
+fn reading_the_reference_at_compile_time_is_refused_with_file_and_line() {
+    let _g = serial();
+    let solution = kit_root().join("solutions/01-bind/src/main.rs");
+    for main in [
+        format!("#[path = {:?}]\nmod real;\nfn main() {{ real::main() }}\n", solution.display().to_string()),
+        "// the real thing\ninclude!(\"../../../../../../../../solutions/01-bind/src/main.rs\");\n".to_string(),
+    ] {
+        let sub = submission("01-bind", &[("main.rs", &main)]);
+        let (o, r) = grade(sub.path(), &[]);
+        assert_eq!(code(&o), 1, "{r:#}");
+        assert_eq!(r["score"], 0, "{r:#}");
+        let compile = check(&r, "compile");
+        assert_eq!(compile["status"], "fail", "{r:#}");
+        let said = compile["message"].as_str().unwrap();
+        let line = if main.starts_with("#[path") { 1 } else { 2 };
+        assert!(said.contains(&format!("exercises/01-bind/src/main.rs:{line}:")), "{said}");
+    }
+}

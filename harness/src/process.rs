@@ -98,7 +98,7 @@ impl Proc {
             return Ok(cmd);
         }
         let cwd = std::env::current_dir().map_err(|e| Failure::new(format!("no working folder: {e}")))?;
-        let policy = crate::sandbox::policy_for(bin, &spec.env, &cwd);
+        let policy = crate::sandbox::policy_for(bin, &spec.env, &spec.args, &cwd);
         let (launcher, args) = crate::sandbox::wrap(bin, &spec.args, &policy)
             .map_err(|e| Failure::new(format!("could not prepare the sandbox: {e}")))?;
         let mut cmd = Command::new(launcher);

@@ -31,10 +31,11 @@ pub fn enabled() -> bool {
     cfg!(target_os = "linux") && std::env::var(grade_protocol::env::SANDBOX).map_or(true, |v| v != "off")
 }
 
-/// The policy for a subject started with `env` in `cwd`: the system's
-/// folders and its binary to read; its folder and every path its check
-/// handed it (a database file's folder, a site to serve) to write.
-pub fn policy_for(bin: &Path, env: &[(String, String)], cwd: &Path) -> Policy {
+/// The policy for a subject started with `env` and `args` in `cwd`: the
+/// system's folders and its binary to read; its folder and every path its
+/// check handed it (a database file's folder, a site to serve, a rule file)
+/// to write.
+pub fn policy_for(bin: &Path, env: &[(String, String)], args: &[String], cwd: &Path) -> Policy {
     // `/proc/self` (opened by the launcher, whose pid the program keeps):
     // its own entries only, never the suite's environment or open files.
     let mut read: Vec<PathBuf> = ["/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc", "/proc/self", "/sys", "/dev"]
@@ -43,7 +44,7 @@ pub fn policy_for(bin: &Path, env: &[(String, String)], cwd: &Path) -> Policy {
         .collect();
     read.push(bin.to_path_buf());
     let mut write = vec![cwd.to_path_buf(), PathBuf::from("/dev/null")];
-    for (_, value) in env {
+    for value in env.iter().map(|(_, v)| v).chain(args) {
         let p = Path::new(value);
         if !p.is_absolute() {
             continue;
