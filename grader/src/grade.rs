@@ -80,7 +80,9 @@ pub fn grade(kit: &Kit, ex: &Exercise, source: &Source, opts: GradeOptions<'_>) 
             // The suite reads a private copy of the snapshots, so a subject
             // that writes into the kit cannot change its own grade; the kit's
             // files are compared afterwards and restored if touched.
-            let guard = crate::integrity::Guard::take(ex)?;
+            let binaries: Vec<&std::path::Path> =
+                [Some(b.suite.as_path()), reference.as_deref()].into_iter().flatten().collect();
+            let guard = crate::integrity::Guard::take(kit, ex, &binaries)?;
             let snapshots = guard.snapshots().to_path_buf();
             let subject_src = staged.ws.join(stage::SUBJECT).join("src");
             let run_opts = RunOptions {

@@ -25,6 +25,7 @@ extern "C" fn on_signal(_: libc::c_int) {
 /// Catch Ctrl-C and SIGTERM so the suite's process groups (which the
 /// terminal does not signal: they are groups of their own) are killed.
 pub fn catch_interrupts() {
+    close_inherited_descriptors();
     // SAFETY: installs a handler that only stores to an atomic.
     unsafe {
         libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
@@ -168,5 +169,20 @@ pub fn pass_fd(cmd: &mut std::process::Command, fd: i32, target: i32) {
             }
             Ok(())
         });
+    }
+}
+
+/// Mark every descriptor this process inherited beyond stdin, stdout and
+/// stderr close-on-exec (cargo's jobserver pipes, a terminal's extras), so
+/// none of them reaches a suite or a graded program.
+fn close_inherited_descriptors() {
+    #[cfg(target_os = "linux")]
+    for entry in std::fs::read_dir("/proc/self/fd").into_iter().flatten().flatten() {
+        if let Some(fd) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()).filter(|fd| *fd > 2) {
+            // SAFETY: fcntl on a descriptor number; a closed one yields EBADF.
+            unsafe {
+                libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+            }
+        }
     }
 }

@@ -159,6 +159,9 @@ fn probing_program() -> String {
     for (name, ok) in probes {{
         println!("PROBE {{name}} {{}}", if ok {{ "ok" }} else {{ "denied" }});
     }}
+    // Open descriptors besides 0, 1, 2 and the one listing them.
+    let fds = std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0);
+    println!("PROBE stray-descriptors {{}}", if fds > 4 {{ "ok" }} else {{ "denied" }});
     std::process::exit(1);
 }}
 "#,
@@ -185,7 +188,7 @@ fn the_sandbox_keeps_the_program_from_the_reference_the_kit_and_the_suite() {
     let (o, r) = grade(sub.path(), &[]);
     assert_eq!(code(&o), 1, "{r:#}");
     let seen = probes(&r);
-    assert_eq!(seen.len(), 5, "every probe reported: {r:#}");
+    assert_eq!(seen.len(), 6, "every probe reported: {r:#}");
     let reached: Vec<&(String, String)> = seen.iter().filter(|(_, v)| v == "ok").collect();
     assert!(reached.is_empty(), "the graded program reached {reached:?}");
     assert!(!kit_root().join("grader/suites/01-bind/probe-written").exists());
@@ -233,5 +236,65 @@ fn reading_the_reference_at_compile_time_is_refused_with_file_and_line() {
         let said = compile["message"].as_str().unwrap();
         let line = if main.starts_with("#[path") { 1 } else { 2 };
         assert!(said.contains(&format!("exercises/01-bind/src/main.rs:{line}:")), "{said}");
+    }
+}
+
+/// A class graded in one batch, the hostile submission first: it replaces
+/// the built suite with a forger, edits the harness, leaves a daemon behind
+/// and exits. In both modes (the sandbox on, and off as on a system without
+/// Landlock) it fails, and the two honest submissions after it keep their
+/// real grades: the untouched stub 0, the reference 19/19.
+#[test]
+#[cfg(target_os = "linux")]
+fn a_hostile_submission_cannot_change_the_next_students_grade() {
+    let _g = serial();
+    let kit = kit_root();
+    let suite_bin = kit.join("target/debug/grade-01-bind-suite");
+    let harness_file = kit.join("harness/src/lib.rs");
+    let harness_before = std::fs::read(&harness_file).unwrap();
+    let mallory = format!(
+        r##"use std::os::unix::fs::PermissionsExt;
+fn main() {{
+    let forger = "#!/bin/sh\necho '{{\"event\":\"hello\",\"version\":1,\"suite\":\"x\",\"seed\":1,\"checks\":[]}}' >&3\nfor id in $(printf %s \"$GRADE_ONLY\" | tr -d '[]\"' | tr , ' '); do\n  echo '{{\"event\":\"start\",\"check\":\"'$id'\"}}' >&3\n  echo '{{\"event\":\"end\",\"check\":\"'$id'\",\"outcome\":{{\"status\":\"pass\",\"message\":\"\"}}}}' >&3\ndone\n";
+    let fake = std::env::temp_dir().join(format!("forger-{{}}", std::process::id()));
+    let _ = std::fs::write(&fake, forger);
+    let _ = std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755));
+    let _ = std::fs::rename(&fake, {suite:?});
+    let _ = std::fs::write({harness:?}, "// pwned\n");
+    let _ = std::process::Command::new("setsid").args(["-f", "sleep", "3000.{pid}"]).status();
+    std::process::exit(1);
+}}
+"##,
+        suite = suite_bin.display().to_string(),
+        harness = harness_file.display().to_string(),
+        pid = std::process::id() % 1000,
+    );
+    for sandbox in ["on", "off"] {
+        let root = tempfile::tempdir().unwrap();
+        let put = |name: &str, files: &[(String, Vec<u8>)]| {
+            let dir = root.path().join(name).join("exercises/01-bind/src");
+            for (p, bytes) in files {
+                std::fs::create_dir_all(dir.join(p).parent().unwrap()).unwrap();
+                std::fs::write(dir.join(p), bytes).unwrap();
+            }
+            root.path().join(name).to_string_lossy().into_owned()
+        };
+        let a = put("a-mallory", &[("main.rs".into(), mallory.clone().into_bytes())]);
+        let b = put("b-alice", &read_dir_files(&kit.join("exercises/01-bind/src")));
+        let c = put("c-bob", &read_dir_files(&kit.join("solutions/01-bind/src")));
+        let out = root.path().join("grades");
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-grade"))
+            .current_dir(&kit)
+            .args(["batch", "--exercise", "01-bind", "--out", out.to_str().unwrap(), &a, &b, &c])
+            .env("GRADE_SANDBOX", sandbox)
+            .output()
+            .unwrap();
+        let book = std::fs::read_to_string(out.join("gradebook.csv")).unwrap_or_else(|_| stderr(&o));
+        assert!(book.contains("a-mallory,01-bind,0,19,fail"), "sandbox {sandbox}:\n{book}\n{}", stderr(&o));
+        assert!(book.contains("b-alice,01-bind,0,19,fail"), "sandbox {sandbox}:\n{book}");
+        assert!(book.contains("c-bob,01-bind,19,19,pass"), "sandbox {sandbox}:\n{book}");
+        assert_eq!(std::fs::read(&harness_file).unwrap(), harness_before, "the harness was restored");
+        let left = processes_matching(&format!("sleep 3000.{}", std::process::id() % 1000));
+        assert!(left.is_empty(), "the daemon outlived the batch: {left:?}");
     }
 }
