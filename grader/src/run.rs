@@ -165,6 +165,7 @@ impl Round {
         }
         let (reader, writer) = crate::sandbox::results_pipe()?;
         crate::sandbox::pass_fd(&mut cmd, writer.as_raw_fd(), RESULTS_FD);
+        crate::sandbox::isolate_network(&mut cmd);
         use std::os::unix::process::CommandExt;
         // Relative paths written by the suite or the subject land in the
         // run's empty scratch folder, never in the student's or the kit's.
