@@ -46,8 +46,8 @@ pub(crate) struct GradingArgs {
     /// Grade another checkout of the kit (only its exercises/*/src is used).
     #[arg(long, value_name = "PATH")]
     pub(crate) submission: Option<PathBuf>,
-    /// Time limit of one check, in seconds (default: the exercise's own).
-    #[arg(long, value_name = "SECS")]
+    /// Time limit of one check, in seconds, 1 to 3600 (default: the exercise's own).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub(crate) check_timeout: Option<u64>,
     /// Run every check again even if nothing changed since the last grade.
     #[arg(long)]
@@ -74,7 +74,8 @@ pub(crate) enum Cmd {
         out: PathBuf,
         #[arg(long)]
         seed: Option<u64>,
-        #[arg(long, value_name = "SECS")]
+        /// Time limit of one check, in seconds, 1 to 3600.
+        #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
         check_timeout: Option<u64>,
     },
     /// Prove the kit sound: references pass, stubs score 0, known-wrong variants are caught, snapshots current.
@@ -103,12 +104,14 @@ pub(crate) enum Cmd {
     },
     /// Re-grade an exercise every time you save a file of it (q then Enter, or Ctrl-C, to stop).
     Watch {
+        /// The exercise to watch: `01-bind`, `01`, `1` or `bind`.
         exercise: String,
         #[command(flatten)]
         grading: GradingArgs,
     },
     /// Show the hints of an exercise for the stage you are stuck on.
     Hint {
+        /// The exercise: `01-bind`, `01`, `1` or `bind`.
         exercise: String,
         /// Show every hint, not only those for your current stage.
         #[arg(long)]

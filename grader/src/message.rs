@@ -26,7 +26,11 @@ pub fn unknown_exercise(name: &str, best: Option<&str>, all: &[&str]) -> String 
     if let Some(b) = best {
         s.push_str(&format!("\n  did you mean `{b}`?  cargo grade {b}"));
     }
-    s.push_str(&format!("\n  exercises: {}", all.join(", ")));
+    let count = match all.len() {
+        1 => "there is 1 exercise".to_string(),
+        n => format!("there are {n} exercises"),
+    };
+    s.push_str(&format!("\n  {count}: {}", all.join(", ")));
     s
 }
 
