@@ -130,7 +130,7 @@ fn main() {
     assert_eq!(code(&o), 1, "{r:#}");
     assert!(started.elapsed().as_secs() < 60, "took {:?}", started.elapsed());
     assert!(o.stdout.len() < 1024 * 1024, "the report carried {} bytes", o.stdout.len());
-    assert!(survivors("grade-01-bind-bind", 5).is_empty(), "the flooding program survived");
+    assert!(survivors(&kit_binary("grade-01-bind-bind"), 5).is_empty(), "the flooding program survived");
 }
 
 /// A program that leaves its process group every way it can: `setsid -f`,

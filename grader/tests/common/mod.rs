@@ -123,6 +123,12 @@ pub fn processes_matching(needle: &str) -> Vec<String> {
     found
 }
 
+/// This kit's built binary of `name` (what a leftover process's command
+/// line starts with; other checkouts on the machine have their own).
+pub fn kit_binary(name: &str) -> String {
+    kit_root().join("target/debug").join(name).display().to_string()
+}
+
 /// The processes matching `needle` that are still alive after up to `secs`
 /// seconds: a killed process disappears when the kernel next schedules it,
 /// which on a busy machine takes a moment.
