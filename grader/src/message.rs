@@ -209,3 +209,19 @@ pub fn compile_time_reads(found: &[crate::scan::Finding], shown_as: &Path) -> St
     }
     s
 }
+
+pub fn progress_unreadable(file: &Path, why: &str, kept: Option<&Path>) -> String {
+    let kept = match kept {
+        Some(k) => format!("a copy is kept in {}; ", k.display()),
+        None => String::new(),
+    };
+    format!(
+        "warning: your progress file {} is unreadable ({why}); {kept}progress starts afresh \
+         (run `cargo grade NN` again to record each exercise)",
+        file.display()
+    )
+}
+
+pub fn hint_after_pass(id: &str) -> String {
+    format!("{id} passes every check at its last grade: no stage to hint at. `cargo grade hint {id} --all` shows every hint.")
+}

@@ -39,10 +39,28 @@ pub fn path(root: &Path) -> PathBuf {
 }
 
 impl Progress {
-    /// Load, or start afresh when missing or unreadable (it is a cache of
-    /// verdicts, never the student's work).
+    /// Load, or start afresh when missing. A file that cannot be read as
+    /// progress is said on stderr and kept beside it (`progress.json.bad`)
+    /// before anything starts afresh, so nothing recorded is lost unseen.
     pub fn load(root: &Path) -> Progress {
-        std::fs::read(path(root)).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+        let file = path(root);
+        let bytes = match std::fs::read(&file) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Progress::default(),
+            Err(e) => {
+                eprintln!("{}", crate::message::progress_unreadable(&file, &e.to_string(), None));
+                return Progress::default();
+            }
+        };
+        match serde_json::from_slice(&bytes) {
+            Ok(p) => p,
+            Err(e) => {
+                let kept = file.with_extension("json.bad");
+                let kept = std::fs::write(&kept, &bytes).ok().map(|_| kept);
+                eprintln!("{}", crate::message::progress_unreadable(&file, &e.to_string(), kept.as_deref()));
+                Progress::default()
+            }
+        }
     }
 
     pub fn record(&mut self, g: &Grade, source: u64) {

@@ -39,7 +39,7 @@ pub(crate) fn overview(kit: &Kit) -> u8 {
         if next.is_none() && !passed(*entry, *fresh) {
             next = Some(*e);
         }
-        println!("  {:<10} {:<48} {state}", e.id, e.meta.title);
+        println!("  {:<10} {:<48} {state}", e.id, fit(&e.meta.title, 48));
     }
     for (id, why) in &kit.broken {
         println!("  {id:<10} (cannot be graded: {})", why.lines().next().unwrap_or(""));
@@ -55,6 +55,11 @@ pub(crate) fn overview(kit: &Kit) -> u8 {
 pub(crate) fn hint(kit: &Kit, name: &str, all: bool) -> anyhow::Result<u8> {
     let ex = resolve(kit, name)?;
     let mut p = progress::Progress::load(&kit.root);
+    let passed = p.exercises.get(&ex.id).is_some_and(|e| e.status == Status::Pass);
+    if passed && !all {
+        println!("{}", crate::message::hint_after_pass(&ex.id));
+        return Ok(0);
+    }
     // The stage the student is stuck on: the first failing one of the last
     // grade, or the first stage before any grade.
     let stuck = p
@@ -97,4 +102,13 @@ pub(crate) fn hint(kit: &Kit, name: &str, all: bool) -> anyhow::Result<u8> {
         eprintln!("warning: could not remember which hints you saw: {e:#}");
     }
     Ok(0)
+}
+
+/// `text` in at most `width` characters (an ellipsis marks a cut), so long
+/// titles keep the overview's columns.
+fn fit(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    format!("{}…", text.chars().take(width - 1).collect::<String>())
 }

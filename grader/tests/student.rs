@@ -72,3 +72,29 @@ fn an_unchanged_folder_reuses_its_verdict_until_an_edit_or_fresh() {
     let human = stdout(&grade_in(kit, &["01-bind"]));
     assert!(human.contains("nothing changed since the last grade"), "{human}");
 }
+
+#[test]
+fn an_unreadable_progress_file_is_said_and_kept_before_starting_afresh() {
+    let _g = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    copy_kit(tmp.path());
+    let file = tmp.path().join(".grade/progress.json");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, b"{ not json").unwrap();
+    let o = grade_in(tmp.path(), &[]);
+    assert_eq!(code(&o), 0);
+    let err = stderr(&o);
+    assert!(err.contains("unreadable") && err.contains("progress.json.bad"), "{err}");
+    assert_eq!(std::fs::read(tmp.path().join(".grade/progress.json.bad")).unwrap(), b"{ not json");
+}
+
+#[test]
+fn a_hint_after_a_pass_does_not_start_again_at_the_first_stage() {
+    let _g = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    copy_kit(tmp.path());
+    copy_dir(&kit_root().join("solutions/01-bind/src"), &tmp.path().join("exercises/01-bind/src"));
+    assert_eq!(code(&grade_in(tmp.path(), &["01-bind"])), 0);
+    let out = stdout(&grade_in(tmp.path(), &["hint", "01-bind"]));
+    assert!(out.contains("passes every check") && !out.contains("hint 1 of"), "{out}");
+}

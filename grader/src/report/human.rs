@@ -80,7 +80,8 @@ pub fn render(g: &Grade, p: Paint, root: &std::path::Path) -> String {
             (CheckState::Skipped, Some(c)) => format!("  {}", p.dim(&c.outcome.message)),
             _ => String::new(),
         };
-        let _ = writeln!(s, "  {} {:<12} {}/{}{here}{why}", mark(p, stage.state), stage.id, passed, checks.len());
+        let _ =
+            writeln!(s, "  {} {:<12} {}/{} checks{here}{why}", mark(p, stage.state), stage.id, passed, checks.len());
         if matches!(stage.state, CheckState::Pass | CheckState::Skipped) {
             continue;
         }
@@ -107,7 +108,7 @@ pub fn render(g: &Grade, p: Paint, root: &std::path::Path) -> String {
     };
     let _ = writeln!(
         s,
-        "\n{verdict}  score {}/{} · {} of {} checks passed · {:.1} s",
+        "\n{verdict}  score {}/{} points · {} of {} checks passed · {:.1} s",
         g.score,
         g.max_score,
         g.passed(),
@@ -136,7 +137,7 @@ fn push_failure(s: &mut String, c: &CheckResult, p: Paint) {
     }
     if let Some(r) = &c.outcome.response {
         let _ = writeln!(s, "\n  {}", p.bold("response:"));
-        push_indented(s, r, "    ");
+        push_indented(s, &head_lines(r, SHOWN_RESPONSE_LINES), "    ");
     }
     if let Some(d) = &c.outcome.diff {
         let _ = writeln!(s, "\n  {} ({} = reference, {} = yours):", p.bold("difference"), p.red("-"), p.green("+"));
@@ -156,6 +157,18 @@ fn first_line(s: &str) -> String {
     } else {
         l.to_string()
     }
+}
+
+/// A response's first lines are what matter (status, headers, the start of
+/// the body); a stylesheet of 70 lines would bury the message.
+const SHOWN_RESPONSE_LINES: usize = 25;
+
+fn head_lines(s: &str, n: usize) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    if lines.len() <= n {
+        return s.to_string();
+    }
+    format!("{}\n[... {} more lines]", lines[..n].join("\n"), lines.len() - n)
 }
 
 fn tail_lines(s: &str, n: usize) -> String {
