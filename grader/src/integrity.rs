@@ -18,6 +18,11 @@ use crate::catalog::{Exercise, Kit};
 use crate::stage::{self, SourceFiles};
 
 pub struct Guard {
+    /// Where changed files are kept before they are restored
+    /// (`.grade/changed/<time>/`): a change made by someone else while a
+    /// grade ran (an instructor editing) is never lost.
+    keep: PathBuf,
+    root: PathBuf,
     trees: Vec<Tree>,
     binaries: Vec<(PathBuf, Option<Stamp>)>,
     snapshots: tempfile::TempDir,
@@ -79,7 +84,9 @@ impl Guard {
             }
         }
         let binaries = binaries.iter().map(|b| (b.to_path_buf(), stamp(b))).collect();
-        Ok(Guard { trees, binaries, snapshots })
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let keep = kit.root.join(".grade/changed").join(format!("{}-{}", now.as_secs(), std::process::id()));
+        Ok(Guard { keep, root: kit.root.clone(), trees, binaries, snapshots })
     }
 
     /// The private copy of the snapshots the suite compares with.
@@ -100,6 +107,13 @@ impl Guard {
             for p in paths {
                 let file = if p.as_os_str().is_empty() { tree.path.clone() } else { tree.path.join(p) };
                 changed.push(file.display().to_string());
+                if let Some(now) = after.get(p) {
+                    let rel = file.strip_prefix(&self.root).unwrap_or(&file);
+                    let rel = rel.strip_prefix("/").unwrap_or(rel);
+                    let kept = self.keep.join(rel);
+                    std::fs::create_dir_all(kept.parent().expect("has a parent"))?;
+                    std::fs::write(kept, now)?;
+                }
                 match tree.files.get(p) {
                     Some(bytes) => {
                         std::fs::create_dir_all(file.parent().expect("has a parent"))?;
@@ -119,7 +133,10 @@ impl Guard {
                 changed.push(binary.display().to_string());
             }
         }
-        Ok(if changed.is_empty() { None } else { Some(changed.join(", ")) })
+        if changed.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(format!("{} (what was written is kept in {})", changed.join(", "), self.keep.display())))
     }
 }
 

@@ -57,6 +57,13 @@ fn writing_into_the_kits_suites_and_snapshots_has_no_effect_and_fails() {
     assert_eq!(integrity["status"], "fail", "{r:#}");
     let said = integrity["message"].as_str().unwrap();
     assert!(said.contains("json.health.snap") && said.contains("exercise.toml"), "{integrity}");
+    // What was written is kept, not lost (an instructor's edit made while a
+    // grade runs would be undone too).
+    let kept = said.split("kept in ").nth(1).and_then(|k| k.split(')').next()).expect("where it is kept");
+    let kept = std::path::Path::new(kept.trim());
+    let meta_kept = kept.join("grader/suites/01-bind/exercise.toml");
+    assert_eq!(std::fs::read_to_string(&meta_kept).unwrap(), "title = \"pwned\"\n");
+    let _ = std::fs::remove_dir_all(kept);
     assert_eq!(std::fs::read(&snap).unwrap(), snap_before, "the kit's snapshot must be restored");
     assert_eq!(std::fs::read(&meta).unwrap(), meta_before, "the suite's metadata must be restored");
     assert_eq!(r["score"], 0);
