@@ -109,6 +109,7 @@ pub fn grade(kit: &Kit, ex: &Exercise, source: &Source, opts: GradeOptions<'_>) 
     let staged_src = format!("{}/src/", stage::SUBJECT);
     let shown_src = format!("{}/", shown_as.to_string_lossy().trim_end_matches('/'));
     for v in &mut verdicts {
+        v.outcome.message = v.outcome.message.replace(&staged_src, &shown_src);
         for text in [&mut v.outcome.output, &mut v.outcome.response].into_iter().flatten() {
             *text = text.replace(&staged_src, &shown_src);
         }

@@ -12,6 +12,9 @@ pub struct Ctx {
     pub(crate) rng: fastrand::Rng,
     pub(crate) paths: Arc<Paths>,
     pub(crate) channel: Arc<Channel>,
+    /// What the subject processes of this check print, kept after they are
+    /// gone: a failure that carries no output of its own gets it.
+    pub(crate) printed: crate::process::Printed,
 }
 
 #[derive(Debug, Clone)]
@@ -26,12 +29,18 @@ pub(crate) struct Paths {
 }
 
 impl Ctx {
-    pub(crate) fn new(check: &str, seed: u64, paths: Arc<Paths>, channel: Arc<Channel>) -> Self {
+    pub(crate) fn new(
+        check: &str,
+        seed: u64,
+        paths: Arc<Paths>,
+        channel: Arc<Channel>,
+        printed: crate::process::Printed,
+    ) -> Self {
         // Each check gets its own stream derived from the run's seed and its
         // id, so running one check alone replays exactly what it did in the
         // full run.
         let rng = fastrand::Rng::with_seed(seed ^ grade_protocol::shared::fnv1a(check.as_bytes()));
-        Ctx { check: check.to_string(), seed, rng, paths, channel }
+        Ctx { check: check.to_string(), seed, rng, paths, channel, printed }
     }
 
     pub fn check_id(&self) -> &str {

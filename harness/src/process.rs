@@ -45,8 +45,11 @@ pub struct Proc {
     pumps: Vec<tokio::task::JoinHandle<()>>,
 }
 
+/// The output buffers of the subject processes one check started.
+pub(crate) type Printed = Arc<Mutex<Vec<(Arc<Mutex<Captured>>, Arc<Mutex<Captured>>)>>>;
+
 #[derive(Default)]
-struct Captured {
+pub(crate) struct Captured {
     text: Vec<u8>,
     dropped: usize,
 }
@@ -84,6 +87,9 @@ impl Proc {
         }
         if let Some(err) = child.stderr.take() {
             pumps.push(tokio::spawn(pump(err, stderr.clone(), None)));
+        }
+        if cx.subject_path() == Some(bin) {
+            cx.printed.lock().unwrap_or_else(|e| e.into_inner()).push((stdout.clone(), stderr.clone()));
         }
         Ok(Proc { child, pgid, stdout, stderr, lines, pumps })
     }
@@ -174,6 +180,17 @@ impl Proc {
 
     /// Everything the program printed so far (capped), stdout then stderr.
     pub fn output(&self) -> String {
+        render_output(&self.stdout, &self.stderr)
+    }
+
+    pub fn pgid(&self) -> i32 {
+        self.pgid
+    }
+}
+
+/// What a program printed (capped), stdout then stderr.
+pub(crate) fn render_output(stdout: &Arc<Mutex<Captured>>, stderr: &Arc<Mutex<Captured>>) -> String {
+    {
         let render = |label: &str, c: &Arc<Mutex<Captured>>| {
             let c = c.lock().unwrap_or_else(|e| e.into_inner());
             let mut s = String::from_utf8_lossy(&c.text).into_owned();
@@ -182,8 +199,8 @@ impl Proc {
             }
             s
         };
-        let out = render("stdout", &self.stdout);
-        let err = render("stderr", &self.stderr);
+        let out = render("stdout", stdout);
+        let err = render("stderr", stderr);
         match (out.trim().is_empty(), err.trim().is_empty()) {
             (true, true) => String::new(),
             (false, true) => out,
@@ -191,10 +208,27 @@ impl Proc {
             (false, false) => format!("{out}\n{err}"),
         }
     }
+}
 
-    pub fn pgid(&self) -> i32 {
-        self.pgid
+/// What the subject processes of a check printed, once their pipes have
+/// gone quiet (a panic message may still be on its way when a request
+/// fails), for a failure that carries no output of its own.
+pub(crate) async fn printed_after_settling(printed: &Printed) -> String {
+    let snapshot = || {
+        let all = printed.lock().unwrap_or_else(|e| e.into_inner());
+        all.iter().map(|(o, e)| render_output(o, e)).filter(|t| !t.trim().is_empty()).collect::<Vec<_>>().join("\n")
+    };
+    let mut last = snapshot();
+    // At most half a second, in steps of 50 ms until nothing new arrives.
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let now = snapshot();
+        if now == last {
+            break;
+        }
+        last = now;
     }
+    last
 }
 
 impl Drop for Proc {

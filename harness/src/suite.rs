@@ -104,6 +104,7 @@ impl Suite {
             seed: settings.seed,
             checks: selected.iter().map(|(id, _)| id.to_string()).collect(),
         });
+        remember_panic_locations();
         let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
             Ok(rt) => rt,
             Err(e) => {
@@ -116,8 +117,13 @@ impl Suite {
         let mut failed = 0;
         for (id, f) in selected {
             channel.send(&Event::Start { check: id.to_string() });
-            let cx = Ctx::new(id, settings.seed, paths.clone(), channel.clone());
-            let outcome = run_one(&runtime, f(cx), settings.timeout);
+            let printed = crate::process::Printed::default();
+            let cx = Ctx::new(id, settings.seed, paths.clone(), channel.clone(), printed.clone());
+            let mut outcome = run_one(&runtime, f(cx), settings.timeout);
+            if outcome.status == Some(Status::Fail) && !printed.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
+                let said = runtime.block_on(crate::process::printed_after_settling(&printed));
+                explain_with_output(&mut outcome, said);
+            }
             let status = outcome.status;
             channel.send(&Event::End { check: id.to_string(), outcome });
             if status != Some(Status::Pass) {
@@ -222,7 +228,8 @@ fn run_one(runtime: &tokio::runtime::Runtime, fut: CheckFuture, timeout: Duratio
         match tokio::time::timeout(timeout, task).await {
             Ok(Ok(r)) => r,
             Ok(Err(join)) if join.is_panic() => {
-                Err(crate::Failure::new(format!("the check panicked: {}", panic_message(join.into_panic()))))
+                let at = LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or_default();
+                Err(crate::Failure::new(format!("the code panicked{at}: {}", panic_message(join.into_panic()))))
             }
             Ok(Err(_)) => Err(crate::Failure::new("the check was cancelled")),
             Err(_) => {
@@ -252,4 +259,43 @@ fn keep_out_of_proc() {
     unsafe {
         libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
     }
+}
+
+/// Attach what the student's program printed to a failure that had none;
+/// when it panicked, say so first: the panic is the real cause, whatever
+/// the check saw (a closed connection, no answer).
+fn explain_with_output(outcome: &mut Outcome, printed: String) {
+    let shown_panic = outcome.output.as_deref().is_some_and(|o| o.contains("panicked at"));
+    if printed.trim().is_empty() || shown_panic || (outcome.output.is_some() && !printed.contains("panicked at")) {
+        return;
+    }
+    let Some(line) = printed.lines().find(|l| l.contains("panicked at")) else {
+        outcome.output = Some(printed);
+        return;
+    };
+    let what = printed.lines().skip_while(|l| !l.contains("panicked at")).nth(1).unwrap_or("").trim();
+    let place = line.split("panicked at ").nth(1).unwrap_or("").trim().trim_end_matches(':');
+    outcome.message = format!("your program panicked at {place}: {what}; that is why: {}", outcome.message);
+    // Keep what the check attached (a rule file, say) and add the panic.
+    let panic: Vec<&str> = printed.lines().skip_while(|l| !l.contains("panicked at")).collect();
+    outcome.output = Some(match outcome.output.take() {
+        Some(mine) => format!("{mine}\n{}", panic.join("\n")),
+        None => printed,
+    });
+}
+
+/// Where the last panic happened (` at FILE:LINE:COL`): a panic in a
+/// library exercise's code is reported with its place, which the payload
+/// alone does not carry.
+static LAST_PANIC: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+fn remember_panic_locations() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if let Some(l) = info.location() {
+            *LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(format!(" at {}:{}:{}", l.file(), l.line(), l.column()));
+        }
+        default(info);
+    }));
 }
