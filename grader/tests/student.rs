@@ -98,3 +98,53 @@ fn a_hint_after_a_pass_does_not_start_again_at_the_first_stage() {
     let out = stdout(&grade_in(tmp.path(), &["hint", "01-bind"]));
     assert!(out.contains("passes every check") && !out.contains("hint 1 of"), "{out}");
 }
+
+/// The request a failed check shows works when pasted: the report's
+/// commands start the student's program again as the check did (same port,
+/// the check's files kept) and send the same request, which gets the same
+/// wrong answer.
+#[test]
+fn the_reproduction_in_a_report_works_when_pasted() {
+    let _g = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    copy_kit(tmp.path());
+    let kit = tmp.path();
+    copy_dir(&kit_root().join("solutions/01-bind/src"), &kit.join("exercises/01-bind/src"));
+    let api = kit.join("exercises/01-bind/src/api.rs");
+    let text = std::fs::read_to_string(&api).unwrap();
+    std::fs::write(&api, text.replace("json!({ \"status\": \"ok\" })", "json!({ \"status\": \"fine\" })")).unwrap();
+    let o = grade_in(kit, &["01-bind", "--format", "json"]);
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
+    let health = check(&r, "json.health");
+    assert_eq!(health["status"], "fail", "{health:#}");
+    let repro = health["request"].as_str().expect("a reproduction");
+    let lines: Vec<&str> = repro.lines().filter(|l| !l.starts_with('#')).collect();
+    let [start, curl] = lines[..] else { panic!("two commands expected:\n{repro}") };
+
+    use std::os::unix::process::CommandExt;
+    let mut server = std::process::Command::new("sh")
+        .args(["-c", start])
+        .current_dir(kit)
+        .env("CARGO_TARGET_DIR", kit_root().join("target"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(kit.join("server.err")).unwrap())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let pgid = server.id() as i32;
+    let mut out = std::io::BufReader::new(server.stdout.take().unwrap());
+    let mut line = String::new();
+    // Blocks until the program says it listens (or closes its output).
+    while std::io::BufRead::read_line(&mut out, &mut line).unwrap_or(0) > 0 && !line.contains("listening on") {
+        line.clear();
+    }
+    let answer = std::process::Command::new("sh").args(["-c", curl]).current_dir(kit).output().unwrap();
+    unsafe {
+        libc::killpg(pgid, libc::SIGKILL);
+    }
+    let _ = server.wait();
+    let answer = String::from_utf8_lossy(&answer.stdout);
+    let err = std::fs::read_to_string(kit.join("server.err")).unwrap_or_default();
+    assert!(line.contains("listening on"), "the start command did not start the program:\n{start}\n{err}");
+    assert!(answer.contains("\"fine\""), "the pasted request got:\n{answer}\nfrom:\n{repro}");
+}

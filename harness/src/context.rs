@@ -15,6 +15,8 @@ pub struct Ctx {
     /// What the subject processes of this check print, kept after they are
     /// gone: a failure that carries no output of its own gets it.
     pub(crate) printed: crate::process::Printed,
+    /// How its subject programs were started, for a reproduction.
+    pub(crate) launches: crate::repro::Launches,
 }
 
 #[derive(Debug, Clone)]
@@ -26,6 +28,9 @@ pub(crate) struct Paths {
     pub exercise_dir: PathBuf,
     pub snapshots: PathBuf,
     pub bless: Option<PathBuf>,
+    /// The exercise's package (server exercises: its binary's name), for
+    /// the command that starts it by hand.
+    pub package: Option<String>,
 }
 
 impl Ctx {
@@ -35,12 +40,13 @@ impl Ctx {
         paths: Arc<Paths>,
         channel: Arc<Channel>,
         printed: crate::process::Printed,
+        launches: crate::repro::Launches,
     ) -> Self {
         // Each check gets its own stream derived from the run's seed and its
         // id, so running one check alone replays exactly what it did in the
         // full run.
         let rng = fastrand::Rng::with_seed(seed ^ grade_protocol::shared::fnv1a(check.as_bytes()));
-        Ctx { check: check.to_string(), seed, rng, paths, channel, printed }
+        Ctx { check: check.to_string(), seed, rng, paths, channel, printed, launches }
     }
 
     pub fn check_id(&self) -> &str {

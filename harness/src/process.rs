@@ -90,6 +90,9 @@ impl Proc {
         }
         if cx.subject_path() == Some(bin) {
             cx.printed.lock().unwrap_or_else(|e| e.into_inner()).push((stdout.clone(), stderr.clone()));
+            let mut launches = cx.launches.lock().unwrap_or_else(|e| e.into_inner());
+            let stash = std::env::current_dir().unwrap_or_default().join(format!(".launch-{}", pgid));
+            launches.push(crate::repro::Launch::new(&spec.env, &spec.args, &stash));
         }
         Ok(Proc { child, pgid, stdout, stderr, lines, pumps })
     }

@@ -118,8 +118,13 @@ impl Suite {
         for (id, f) in selected {
             channel.send(&Event::Start { check: id.to_string() });
             let printed = crate::process::Printed::default();
-            let cx = Ctx::new(id, settings.seed, paths.clone(), channel.clone(), printed.clone());
+            let launches = crate::repro::Launches::default();
+            let cx = Ctx::new(id, settings.seed, paths.clone(), channel.clone(), printed.clone(), launches.clone());
             let mut outcome = run_one(&runtime, f(cx), settings.timeout);
+            if let (Some(request), Some(package)) = (&outcome.request, &paths.package) {
+                let repro = crate::repro::reproduction(request, &launches, package, &paths.exercise_dir, id);
+                outcome.request = repro.or(outcome.request.take());
+            }
             if outcome.status == Some(Status::Fail) && !printed.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
                 let said = runtime.block_on(crate::process::printed_after_settling(&printed));
                 explain_with_output(&mut outcome, said);
@@ -162,6 +167,7 @@ impl Suite {
             subject_src: var(env::SUBJECT_SRC),
             reference: var(env::REFERENCE),
             reference_src: var(env::REFERENCE_SRC),
+            package: self.subject_bin.map(str::to_string),
             exercise_dir,
             snapshots: var(env::SNAPSHOTS).unwrap_or_else(|| manifest.join("snapshots")),
             bless: var(env::BLESS),
