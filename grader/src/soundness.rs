@@ -41,7 +41,9 @@ pub fn check(kit: &Kit, ex: &Exercise, seed: u64, progress: &mut dyn FnMut(&str)
     };
     let reference = run(Source::Reference, None, progress)?;
     let mut rows = vec![reference_row(&reference)];
-    let stub = match committed_stub(kit, ex) {
+    let committed = committed_stub(kit, ex);
+    rows.push(given_files_row(ex, committed.clone())?);
+    let stub = match committed {
         Some(files) => grade_files(kit, ex, files, seed, progress),
         None => run(Source::Worktree, None, progress),
     }?;
@@ -81,6 +83,38 @@ fn reference_row(reference: &Grade) -> Row {
         detail.push_str(&format!("; NOT RUN here: {} ({})", unavailable.join(", "), c.outcome.message));
     }
     Row { what: "reference passes".into(), ok: failing.is_empty(), detail }
+}
+
+/// The stub's given Rust files (those with no `todo!()`) are the
+/// reference's, byte for byte: a fix made to one copy only would make the
+/// reference pass with code the student never sees.
+fn given_files_row(ex: &Exercise, committed: Option<SourceFiles>) -> Result<Row> {
+    let stub = match committed {
+        Some(files) => files,
+        None => stage::read_tree(&ex.dir.join("src"))?,
+    };
+    let reference = stage::read_tree(&ex.solution_dir.join("src"))?;
+    let given: Vec<&PathBuf> = stub
+        .iter()
+        .filter(|(p, bytes)| {
+            p.extension().is_some_and(|e| e == "rs") && !String::from_utf8_lossy(bytes).contains("todo!(")
+        })
+        .map(|(p, _)| p)
+        .collect();
+    let differ: Vec<String> =
+        given.iter().filter(|p| reference.get(**p) != stub.get(**p)).map(|p| p.display().to_string()).collect();
+    Ok(Row {
+        what: "given files identical".into(),
+        ok: differ.is_empty(),
+        detail: if differ.is_empty() {
+            format!("{} given files are the reference's", given.len())
+        } else {
+            format!(
+                "the stub and the reference differ in {} (files without todo!() must be the same)",
+                differ.join(", ")
+            )
+        },
+    })
 }
 
 fn stub_row(stub: &Grade) -> Row {
@@ -329,4 +363,40 @@ pub fn bless(kit: &Kit, ex: &Exercise, seed: u64, progress: &mut dyn FnMut(&str)
     }
     let _ = std::fs::remove_dir_all(&scratch);
     Ok((g, changes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_given_file_edited_in_one_copy_only_is_a_hole() {
+        let dir = tempfile::tempdir().unwrap();
+        let (stub, solution) = (dir.path().join("ex"), dir.path().join("sol"));
+        for (root, lib) in [(&stub, "pub fn f() -> u8 { todo!() }"), (&solution, "pub fn f() -> u8 { 1 }")] {
+            std::fs::create_dir_all(root.join("src")).unwrap();
+            std::fs::write(root.join("src/lib.rs"), lib).unwrap();
+            std::fs::write(root.join("src/given.rs"), "pub const A: u8 = 1;\n").unwrap();
+            std::fs::write(root.join("src/rules.conf"), "the student's own config").unwrap();
+        }
+        std::fs::write(solution.join("src/rules.conf"), "the reference's config").unwrap();
+        let meta: crate::catalog::Meta =
+            toml::from_str("title = \"t\"\nchapter = \"c.md\"\nkind = \"library\"\ncheck_timeout = 1\nrun_timeout = 1\n[[stage]]\nid = \"s\"\ntitle = \"S\"\n[[check]]\nid = \"c\"\nstage = \"s\"\ntitle = \"C\"\n")
+                .unwrap();
+        let ex = Exercise {
+            id: "99-x".into(),
+            package: "x".into(),
+            dir: stub.clone(),
+            solution_dir: solution.clone(),
+            suite_dir: dir.path().join("suite"),
+            suite_package: "x-suite".into(),
+            meta,
+            variants: Vec::new(),
+        };
+        let row = given_files_row(&ex, None).unwrap();
+        assert!(row.ok, "{}", row.detail);
+        std::fs::write(solution.join("src/given.rs"), "pub const A: u8 = 2;\n").unwrap();
+        let row = given_files_row(&ex, None).unwrap();
+        assert!(!row.ok && row.detail.contains("given.rs"), "{}", row.detail);
+    }
 }
