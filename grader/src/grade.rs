@@ -28,7 +28,6 @@ pub struct GradeOptions<'a> {
 pub fn grade(kit: &Kit, ex: &Exercise, source: &Source, opts: GradeOptions<'_>) -> Result<Grade> {
     let started = Instant::now();
     let shown_as = source.origin(kit, ex);
-    let mut verdicts = Vec::new();
     let files = match source.read(ex) {
         Ok(f) => f,
         Err(e) => return Ok(could_not_grade(ex, &shown_as, opts.seed, &format!("{e:#}"))),
@@ -36,16 +35,8 @@ pub fn grade(kit: &Kit, ex: &Exercise, source: &Source, opts: GradeOptions<'_>) 
     if source.is_students() {
         let reads = crate::scan::compile_time_reads(&files);
         if !reads.is_empty() {
-            verdicts.push(Verdict::new(
-                COMPILE,
-                CheckState::Fail,
-                crate::message::compile_time_reads(&reads, &shown_as),
-            ));
-            verdicts.extend(
-                ex.meta.checks.iter().map(|c| {
-                    Verdict::new(&c.id, CheckState::Skipped, "not run: the code must compile first".to_string())
-                }),
-            );
+            let why = crate::message::compile_time_reads(&reads, &shown_as);
+            let verdicts = not_compiled(ex, Verdict::new(COMPILE, CheckState::Fail, why));
             return Ok(assemble(ex, &shown_as, opts.seed, verdicts, started, None));
         }
     }
@@ -53,57 +44,25 @@ pub fn grade(kit: &Kit, ex: &Exercise, source: &Source, opts: GradeOptions<'_>) 
     trace("read sources", started);
     let staged = stage::prepare(kit, ex, &files)?;
     trace("staged", started);
-    let mut suite = None;
     let built =
         compile::build(kit, ex, &staged, Options { color: opts.color, shown_as: &shown_as, progress: opts.progress })?;
     trace("built", started);
     if crate::sandbox::interrupted() {
         anyhow::bail!(crate::message::interrupted());
     }
-    match built {
+    let (mut verdicts, suite) = match built {
         compile::Outcome::StudentError { summary, diagnostics } => {
             let mut v = Verdict::new(COMPILE, CheckState::Fail, summary);
             v.outcome.output = Some(diagnostics).filter(|d| !d.is_empty());
-            verdicts.push(v);
-            let why = "not run: the code must compile first".to_string();
-            verdicts.extend(ex.meta.checks.iter().map(|c| Verdict::new(&c.id, CheckState::Skipped, why.clone())));
+            (not_compiled(ex, v), None)
         }
         compile::Outcome::KitError { summary, diagnostics } => {
             let mut v = Verdict::new(COMPILE, CheckState::Error, summary);
             v.outcome.output = Some(diagnostics);
-            verdicts.push(v);
+            (vec![v], None)
         }
-        compile::Outcome::Built(b) => {
-            verdicts.push(Verdict::new(COMPILE, CheckState::Pass, String::new()));
-            let reference = compile::build_reference(kit, ex, opts.progress)?;
-            trace("reference built", started);
-            // The suite reads a private copy of the snapshots, so a subject
-            // that writes into the kit cannot change its own grade; the kit's
-            // files are compared afterwards and restored if touched.
-            let binaries: Vec<&std::path::Path> =
-                [Some(b.suite.as_path()), reference.as_deref()].into_iter().flatten().collect();
-            let guard = crate::integrity::Guard::take(kit, ex, &binaries)?;
-            let snapshots = guard.snapshots().to_path_buf();
-            let subject_src = staged.ws.join(stage::SUBJECT).join("src");
-            let run_opts = RunOptions {
-                suite: &b.suite,
-                subject: b.subject.as_deref(),
-                subject_src: Some(&subject_src),
-                reference: reference.as_deref(),
-                reference_src: Some(&ex.solution_dir.join("src")),
-                seed: opts.seed,
-                exercise_dir: &ex.dir,
-                snapshots: &snapshots,
-                bless: opts.bless.as_deref(),
-                check_timeout: opts.check_timeout,
-            };
-            verdicts.extend(run::run(ex, &run_opts)?);
-            suite = Some(b.suite.clone());
-            if let Some(touched) = guard.restore_if_changed()? {
-                verdicts.push(Verdict::new(TAMPER, CheckState::Fail, crate::message::tampered(&touched)));
-            }
-        }
-    }
+        compile::Outcome::Built(b) => (run_built(kit, ex, &staged, &b, &opts, started)?, Some(b.suite.clone())),
+    };
     trace("suite ran", started);
     // Panic messages and compiler notes name staged files; show the student's.
     let staged_src = format!("{}/src/", stage::SUBJECT);
@@ -115,6 +74,54 @@ pub fn grade(kit: &Kit, ex: &Exercise, source: &Source, opts: GradeOptions<'_>) 
         }
     }
     Ok(assemble(ex, &shown_as, opts.seed, verdicts, started, suite))
+}
+
+/// The `compile` verdict, and every check not run for want of a build.
+fn not_compiled(ex: &Exercise, compile: Verdict) -> Vec<Verdict> {
+    let why = "not run: the code must compile first".to_string();
+    let mut verdicts = vec![compile];
+    verdicts.extend(ex.meta.checks.iter().map(|c| Verdict::new(&c.id, CheckState::Skipped, why.clone())));
+    verdicts
+}
+
+/// The subject built: run its suite (beside the reference, for server
+/// exercises) with the kit guarded.
+fn run_built(
+    kit: &Kit,
+    ex: &Exercise,
+    staged: &stage::Staged,
+    b: &compile::Built,
+    opts: &GradeOptions<'_>,
+    started: Instant,
+) -> Result<Vec<Verdict>> {
+    let mut verdicts = vec![Verdict::new(COMPILE, CheckState::Pass, String::new())];
+    let reference = compile::build_reference(kit, ex, &mut |_| {})?;
+    trace("reference built", started);
+    // The suite reads a private copy of the snapshots, so a subject that
+    // writes into the kit cannot change its own grade; the kit's files are
+    // compared afterwards and restored if touched.
+    let binaries: Vec<&std::path::Path> =
+        [Some(b.suite.as_path()), reference.as_deref()].into_iter().flatten().collect();
+    let guard = crate::integrity::Guard::take(kit, ex, &binaries)?;
+    let snapshots = guard.snapshots().to_path_buf();
+    let subject_src = staged.ws.join(stage::SUBJECT).join("src");
+    let run_opts = RunOptions {
+        suite: &b.suite,
+        subject: b.subject.as_deref(),
+        subject_src: Some(&subject_src),
+        reference: reference.as_deref(),
+        reference_src: Some(&ex.solution_dir.join("src")),
+        seed: opts.seed,
+        exercise_dir: &ex.dir,
+        snapshots: &snapshots,
+        bless: opts.bless.as_deref(),
+        check_timeout: opts.check_timeout,
+    };
+    verdicts.extend(run::run(ex, &run_opts)?);
+    if let Some(touched) = guard.restore_if_changed()? {
+        verdicts.push(Verdict::new(TAMPER, CheckState::Fail, crate::message::tampered(&touched)));
+    }
+    Ok(verdicts)
 }
 
 /// The grade of a subject that could not be graded at all (unreadable, not

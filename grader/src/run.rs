@@ -129,40 +129,7 @@ impl Round {
         scratch: &Path,
         check_limit: Duration,
     ) -> Result<Round> {
-        let mut cmd = Command::new(opts.suite);
-        // The suite (and, for library exercises, the student's code linked
-        // into it) sees only what it needs: nothing else reveals the grader.
-        cmd.env_clear();
-        for key in grade_protocol::shared::ALLOWED_ENV.iter().chain(&[env::REQUIRE_TOOLS, env::SANDBOX]) {
-            if let Some(v) = std::env::var_os(key) {
-                cmd.env(key, v);
-            }
-        }
-        cmd.env(env::RESULTS_FD, RESULTS_FD.to_string())
-            .env(env::SEED, opts.seed.to_string())
-            .env(env::ONLY, grade_protocol::encode_ids(pending))
-            .env(env::GATES, grade_protocol::encode_gates(gates))
-            .env(env::CHECK_TIMEOUT_MS, check_limit.as_millis().to_string())
-            .env(env::EXERCISE_DIR, opts.exercise_dir)
-            .env(env::SNAPSHOTS, opts.snapshots)
-            .env("RUST_BACKTRACE", "0");
-        let optional = [
-            (env::SUBJECT, opts.subject),
-            (env::SUBJECT_SRC, opts.subject_src),
-            (env::REFERENCE, opts.reference),
-            (env::REFERENCE_SRC, opts.reference_src),
-        ];
-        for (key, value) in optional {
-            if let Some(v) = value {
-                cmd.env(key, v);
-            }
-        }
-        if let Some(b) = opts.bless {
-            cmd.env(env::BLESS, b)
-                .env("INSTA_UPDATE", "always")
-                .env("INSTA_WORKSPACE_ROOT", b)
-                .env("INSTA_FORCE_PASS", "0");
-        }
+        let mut cmd = suite_command(opts, pending, gates, check_limit);
         let (reader, writer) = crate::sandbox::results_pipe()?;
         crate::sandbox::pass_fd(&mut cmd, writer.as_raw_fd(), RESULTS_FD);
         crate::sandbox::isolate_network(&mut cmd);
@@ -281,6 +248,44 @@ impl Round {
         let out = self.output.lock().unwrap_or_else(|e| e.into_inner());
         String::from_utf8_lossy(&out).into_owned()
     }
+}
+
+/// The suite's command: a cleared environment with only what it needs
+/// (nothing else reveals the grader to it or to the student's code).
+fn suite_command(opts: &RunOptions<'_>, pending: &[String], gates: &[Vec<String>], check_limit: Duration) -> Command {
+    let mut cmd = Command::new(opts.suite);
+    cmd.env_clear();
+    for key in grade_protocol::shared::ALLOWED_ENV.iter().chain(&[env::REQUIRE_TOOLS, env::SANDBOX]) {
+        if let Some(v) = std::env::var_os(key) {
+            cmd.env(key, v);
+        }
+    }
+    cmd.env(env::RESULTS_FD, RESULTS_FD.to_string())
+        .env(env::SEED, opts.seed.to_string())
+        .env(env::ONLY, grade_protocol::encode_ids(pending))
+        .env(env::GATES, grade_protocol::encode_gates(gates))
+        .env(env::CHECK_TIMEOUT_MS, check_limit.as_millis().to_string())
+        .env(env::EXERCISE_DIR, opts.exercise_dir)
+        .env(env::SNAPSHOTS, opts.snapshots)
+        .env("RUST_BACKTRACE", "0");
+    let optional = [
+        (env::SUBJECT, opts.subject),
+        (env::SUBJECT_SRC, opts.subject_src),
+        (env::REFERENCE, opts.reference),
+        (env::REFERENCE_SRC, opts.reference_src),
+    ];
+    for (key, value) in optional {
+        if let Some(v) = value {
+            cmd.env(key, v);
+        }
+    }
+    if let Some(b) = opts.bless {
+        cmd.env(env::BLESS, b)
+            .env("INSTA_UPDATE", "always")
+            .env("INSTA_WORKSPACE_ROOT", b)
+            .env("INSTA_FORCE_PASS", "0");
+    }
+    cmd
 }
 
 /// The events of one round, read strictly: the first line is `hello` and

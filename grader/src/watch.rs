@@ -19,6 +19,7 @@ const DEBOUNCE: Duration = Duration::from_millis(250);
 enum Wake {
     Changed,
     Quit,
+    Interrupted,
 }
 
 pub fn run(kit: &Kit, name: &str, args: &GradingArgs) -> Result<u8> {
@@ -75,30 +76,38 @@ pub fn run(kit: &Kit, name: &str, args: &GradingArgs) -> Result<u8> {
         }
         println!("{}", crate::message::watching(&dir));
         let _ = std::io::stdout().flush();
-        // Wait for a change, a quit, or Ctrl-C.
-        loop {
-            match rx.recv_timeout(Duration::from_millis(100)) {
-                Ok(Wake::Changed) => {
-                    // Swallow the rest of a burst so one save is one grade.
-                    loop {
-                        match rx.recv_timeout(DEBOUNCE) {
-                            Ok(Wake::Changed) => continue,
-                            Ok(Wake::Quit) => return Ok(0),
-                            Err(_) => break,
-                        }
+        match wait_for_save(&rx, &dir, &mut graded) {
+            Wake::Changed => {}
+            Wake::Quit => return Ok(0),
+            Wake::Interrupted => return Ok(130),
+        }
+    }
+}
+
+/// Wait for a save that changed a file (one grade per burst of events), a
+/// quit, or Ctrl-C.
+fn wait_for_save(rx: &mpsc::Receiver<Wake>, dir: &std::path::Path, graded: &mut u64) -> Wake {
+    loop {
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(Wake::Changed) => {
+                // Swallow the rest of a burst so one save is one grade.
+                loop {
+                    match rx.recv_timeout(DEBOUNCE) {
+                        Ok(Wake::Changed) => continue,
+                        Ok(other) => return other,
+                        Err(_) => break,
                     }
-                    let now = fingerprint(&dir);
-                    if now == graded {
-                        continue;
-                    }
-                    graded = now;
-                    break;
                 }
-                Ok(Wake::Quit) => return Ok(0),
-                Err(mpsc::RecvTimeoutError::Timeout) if crate::sandbox::interrupted() => return Ok(130),
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(0),
+                let now = fingerprint(dir);
+                if now != *graded {
+                    *graded = now;
+                    return Wake::Changed;
+                }
             }
+            Ok(other) => return other,
+            Err(mpsc::RecvTimeoutError::Timeout) if crate::sandbox::interrupted() => return Wake::Interrupted,
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return Wake::Quit,
         }
     }
 }

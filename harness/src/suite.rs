@@ -117,18 +117,7 @@ impl Suite {
         let mut failed = 0;
         for (id, f) in selected {
             channel.send(&Event::Start { check: id.to_string() });
-            let printed = crate::process::Printed::default();
-            let launches = crate::repro::Launches::default();
-            let cx = Ctx::new(id, settings.seed, paths.clone(), channel.clone(), printed.clone(), launches.clone());
-            let mut outcome = run_one(&runtime, f(cx), settings.timeout);
-            if let (Some(request), Some(package)) = (&outcome.request, &paths.package) {
-                let repro = crate::repro::reproduction(request, &launches, package, &paths.exercise_dir, id);
-                outcome.request = repro.or(outcome.request.take());
-            }
-            if outcome.status == Some(Status::Fail) && !printed.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
-                let said = runtime.block_on(crate::process::printed_after_settling(&printed));
-                explain_with_output(&mut outcome, said);
-            }
+            let outcome = run_check(&runtime, id, f, &settings, &paths, &channel);
             let status = outcome.status;
             channel.send(&Event::End { check: id.to_string(), outcome });
             if status != Some(Status::Pass) {
@@ -223,6 +212,31 @@ impl Settings {
     fn closes_failed_gate(&self, id: &str, failed: &[&str]) -> bool {
         self.gates.iter().any(|g| g.last().is_some_and(|l| l == id) && g.iter().any(|c| failed.contains(&c.as_str())))
     }
+}
+
+/// One check, and the evidence a student needs when it failed: a
+/// reproduction instead of a bare request, and what their program printed.
+fn run_check(
+    runtime: &tokio::runtime::Runtime,
+    id: &str,
+    f: &CheckFn,
+    settings: &Settings,
+    paths: &Arc<Paths>,
+    channel: &Arc<Channel>,
+) -> Outcome {
+    let printed = crate::process::Printed::default();
+    let launches = crate::repro::Launches::default();
+    let cx = Ctx::new(id, settings.seed, paths.clone(), channel.clone(), printed.clone(), launches.clone());
+    let mut outcome = run_one(runtime, f(cx), settings.timeout);
+    if let (Some(request), Some(package)) = (&outcome.request, &paths.package) {
+        let repro = crate::repro::reproduction(request, &launches, package, &paths.exercise_dir, id);
+        outcome.request = repro.or(outcome.request.take());
+    }
+    if outcome.status == Some(Status::Fail) && !printed.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
+        let said = runtime.block_on(crate::process::printed_after_settling(&printed));
+        explain_with_output(&mut outcome, said);
+    }
+    outcome
 }
 
 /// Run one check with its time limit; a panic or a timeout is a failure.
