@@ -367,7 +367,8 @@ pub struct Report {
     /// mutant is killed).
     pub stale: Vec<String>,
     pub rows: Vec<Row>,
-    /// Wall time of this exercise's grades (ms).
+    /// Wall time of this exercise's grades in this run (ms): from the first
+    /// starting to the last ending (grades of the next exercise may overlap).
     pub ms: u64,
 }
 
@@ -529,7 +530,8 @@ pub fn run(
     let results: Mutex<BTreeMap<(String, usize), (Verdict, bool)>> = Mutex::new(BTreeMap::new());
     let queue = Mutex::new(jobs.into_iter().collect::<std::collections::VecDeque<_>>());
     let started = Instant::now();
-    let per_exercise_ms: Mutex<BTreeMap<String, u64>> = Mutex::new(BTreeMap::new());
+    let per_exercise_ms: Mutex<BTreeMap<String, (std::time::Duration, std::time::Duration)>> =
+        Mutex::new(BTreeMap::new());
     let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
     std::thread::scope(|s| {
         for worker in 0..opts.jobs.max(1) {
@@ -560,8 +562,13 @@ pub fn run(
                         }
                     },
                 };
-                *per_exercise_ms.lock().unwrap().entry(job.ex.id.clone()).or_insert(0) +=
-                    t.elapsed().as_millis() as u64;
+                {
+                    // Wall time: from the first of its grades starting to the last ending.
+                    let (from, to) = (t.duration_since(started), started.elapsed());
+                    let mut spans = per_exercise_ms.lock().unwrap();
+                    let e = spans.entry(job.ex.id.clone()).or_insert((from, to));
+                    *e = (e.0.min(from), e.1.max(to));
+                }
                 let n = {
                     let mut d = done.lock().unwrap();
                     *d += 1;
@@ -644,7 +651,7 @@ pub fn run(
             score: None,
             stale,
             rows,
-            ms: per_exercise_ms.get(&ex.id).copied().unwrap_or(0),
+            ms: per_exercise_ms.get(&ex.id).map(|(from, to)| to.saturating_sub(*from).as_millis() as u64).unwrap_or(0),
         };
         let detected = report.count(Outcome::Killed) + report.count(Outcome::Timeout);
         let relevant = detected + report.count(Outcome::Survived);
