@@ -85,7 +85,7 @@ pub(crate) enum Cmd {
         seed: Option<u64>,
         /// Mutants of each reference graded (a deterministic slice, plus any
         /// verdict already cached); `cargo grade mutants` grades them all.
-        #[arg(long, value_name = "N", default_value_t = 3)]
+        #[arg(long, value_name = "N", default_value_t = crate::mutants::CHECK_SLICE)]
         mutants: usize,
     },
     /// Grade cargo-mutants' mutants of the references: each must be caught, or listed in mutants.toml as equivalent (instructors).

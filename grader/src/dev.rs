@@ -70,9 +70,16 @@ pub(crate) fn list_mutants(kit: &Kit, names: &[String]) -> anyhow::Result<u8> {
     };
     for ex in exercises {
         let l = crate::mutants::list(kit, ex)?;
-        println!("{}: {} listed, {} in the student's code", ex.id, l.all, l.mutants.len());
-        for m in &l.mutants {
-            println!("  {:<40} {}", format!("{}:{} {}", m.file, m.line, m.function), m.id());
+        println!(
+            "{}: {} listed, {} in the student's code (* = in the slice `cargo grade check` grades)",
+            ex.id,
+            l.all,
+            l.mutants.len()
+        );
+        let slice = crate::mutants::slice(&l.mutants, crate::mutants::CHECK_SLICE);
+        for (i, m) in l.mutants.iter().enumerate() {
+            let mark = if slice.contains(&i) { "*" } else { " " };
+            println!("{mark} {:<40} {}", format!("{}:{} {}", m.file, m.line, m.function), m.id());
         }
     }
     Ok(0)

@@ -33,6 +33,9 @@ use crate::progress::Fnv;
 use crate::result::{CheckState, Grade};
 use crate::stage::{self, Source, SourceFiles};
 
+/// How many mutants per exercise `cargo grade check` grades by default.
+pub const CHECK_SLICE: usize = 3;
+
 /// Bumped when the meaning of a cached verdict changes.
 const CACHE_VERSION: &str = "mutants-cache/1";
 
@@ -276,7 +279,7 @@ pub struct Verdict {
     pub outcome: Outcome,
     /// The checks that failed.
     pub caught_by: Vec<String>,
-    /// Why it could not be graded.
+    /// Why it could not be graded, or the first failure that caught it.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub detail: String,
     pub seed: u64,
@@ -302,15 +305,29 @@ fn classify(g: &Grade, seed: u64, ms: u64) -> Verdict {
         _ => {}
     }
     v.caught_by = failed.iter().map(|c| c.id.clone()).collect();
+    if let Some(first) = failed.first() {
+        // How it was caught, to tell a real catch from a flaky one.
+        let line = first.outcome.message.lines().next().unwrap_or("");
+        v.detail = format!("{}: {}", first.id, line.chars().take(200).collect::<String>());
+    }
     if !failed.is_empty() {
         let hangs = failed.iter().all(|c| c.outcome.message.contains(timed_out));
         v.outcome = if hangs { Outcome::Timeout } else { Outcome::Killed };
     } else if let Some(c) = g.checks.iter().find(|c| c.state == CheckState::Error) {
         v.outcome = Outcome::Error;
         v.detail = format!("{}: {}", c.id, c.outcome.message);
+    } else if let Some(c) = g.checks.iter().find(|c| c.state == CheckState::Unavailable) {
+        // Survived the checks that ran; the others might have caught it.
+        let ids: Vec<&str> =
+            g.checks.iter().filter(|c| c.state == CheckState::Unavailable).map(|c| c.id.as_str()).collect();
+        v.outcome = Outcome::Error;
+        v.detail = format!("{NOT_RUN} {} ({})", ids.join(", "), c.outcome.message);
     }
     v
 }
+
+/// How a verdict says that some checks could not run on this machine.
+const NOT_RUN: &str = "survived the checks that ran; not run here:";
 
 /// What a run of mutants is asked to do.
 pub struct RunOptions {
@@ -693,8 +710,8 @@ fn grade_one(
 /// file does not list fails the row.
 pub fn soundness_row(kit: &Kit, ex: &Exercise, n: usize) -> Result<crate::soundness::Row> {
     let what = "mutants caught".to_string();
+    let required = std::env::var_os(grade_protocol::env::REQUIRE_TOOLS).is_some();
     if let Some(why) = tool_missing() {
-        let required = std::env::var_os(grade_protocol::env::REQUIRE_TOOLS).is_some();
         return Ok(crate::soundness::Row { what, ok: !required, detail: format!("NOT RUN here: {why}") });
     }
     let opts = RunOptions { seed: None, jobs: 1, only: None, fresh: false, slice: Some(n), check_timeout: None };
@@ -712,7 +729,12 @@ pub fn soundness_row(kit: &Kit, ex: &Exercise, n: usize) -> Result<crate::soundn
     let mut problems: Vec<String> = r
         .rows
         .iter()
-        .filter(|row| matches!(row.outcome, Outcome::Survived | Outcome::Error))
+        .filter(|row| match row.outcome {
+            Outcome::Survived => true,
+            // A missing tool (a browser) is said, not failed, outside CI.
+            Outcome::Error => required || !row.detail.starts_with(NOT_RUN),
+            _ => false,
+        })
         .map(|row| match row.outcome {
             Outcome::Survived => format!("SURVIVED `{}` (seed {})", row.id, row.seed),
             _ => format!("could not grade `{}`: {}", row.id, row.detail),
@@ -720,7 +742,15 @@ pub fn soundness_row(kit: &Kit, ex: &Exercise, n: usize) -> Result<crate::soundn
         .collect();
     problems.extend(r.stale.iter().map(|s| format!("mutants.toml: {s}")));
     let ok = problems.is_empty();
-    let detail = if ok {
+    let not_run: Vec<&str> = r
+        .rows
+        .iter()
+        .filter(|row| row.outcome == Outcome::Error && row.detail.starts_with(NOT_RUN))
+        .map(|row| row.id.as_str())
+        .collect();
+    let detail = if ok && !not_run.is_empty() {
+        format!("{} of {} graded; NOT decided here (checks not run here): {}", r.graded, r.in_scope, not_run.join("; "))
+    } else if ok {
         format!(
             "{} of {} graded ({} cached): killed {}, timeout {}, equivalent {}, unviable {}; all of them: cargo grade mutants {}",
             r.graded,
