@@ -10,8 +10,11 @@
 #   -l LOAD  background cargo builds (default 2; 0 for an idle machine)
 #   EXERCISE as `cargo grade` takes them (default: every exercise)
 # Reports of failed grades are kept in target/flake/<exercise>-<seed>.json.
-# The background builds run in a throwaway clone with target directories of
-# their own, and are stopped on exit, Ctrl-C or kill.
+# It grades a snapshot of the kit taken when it starts (the working tree,
+# uncommitted changes included), so editing the kit meanwhile changes
+# nothing; the snapshot builds in target/flake/target, kept warm for the
+# next run. The background builds run in another copy with target
+# directories of their own; all of it is stopped on exit, Ctrl-C or kill.
 set -euo pipefail
 N=200
 LOAD=2
@@ -26,9 +29,7 @@ shift $((OPTIND - 1))
 case "$N$LOAD" in *[!0-9]*) echo "flake.sh: -n and -l take numbers" >&2; exit 2 ;; esac
 
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$REPO"
-TARGET="${CARGO_TARGET_DIR:-$REPO/target}"
-OUT="$TARGET/flake"
+OUT="${CARGO_TARGET_DIR:-$REPO/target}/flake"
 mkdir -p "$OUT"
 WORK="$(mktemp -d /tmp/grade-flake.XXXXXX)"
 LOADERS=()
@@ -49,9 +50,14 @@ stop_load() {
 trap stop_load EXIT
 trap 'echo; echo "interrupted"; exit 130' INT TERM
 
-echo "building the grader..."
+# The kit as it is now, without build output or git.
+mkdir -p "$WORK/kit"
+(cd "$REPO" && tar --exclude=./target --exclude=./.git --exclude=./.grade -cf - .) | tar -C "$WORK/kit" -xf -
+cd "$WORK/kit"
+export CARGO_TARGET_DIR="$OUT/target"
+echo "building the grader (the first run also compiles the dependencies into $CARGO_TARGET_DIR)..."
 cargo build -q -p grader
-GRADE="$TARGET/debug/cargo-grade"
+GRADE="$CARGO_TARGET_DIR/debug/cargo-grade"
 
 if [ "$#" -eq 0 ]; then
     mapfile -t EXERCISES < <(find exercises -mindepth 1 -maxdepth 1 -type d -name '[0-9][0-9]-*' -printf '%f\n' | sort)
@@ -65,13 +71,14 @@ for ex in "${EXERCISES[@]}"; do
 done
 
 if [ "$LOAD" -gt 0 ]; then
-    git clone -q "$REPO" "$WORK/load"
+    cp -a "$WORK/kit" "$WORK/load"
     set -m
     for i in $(seq 1 "$LOAD"); do
         # A real compile from scratch, again and again: the harness and
         # its dependencies (tokio, hyper, ...) in a target dir of its own.
         (
             cd "$WORK/load"
+            unset CARGO_TARGET_DIR
             while true; do
                 rm -rf "$WORK/load-target-$i"
                 cargo build -q -p harness --target-dir "$WORK/load-target-$i" >/dev/null 2>&1 || true
