@@ -12,7 +12,7 @@ use crate::report::Format;
     bin_name = "cargo grade",
     version,
     about = "Grade an exercise of the kit: build it, run its hidden checks, explain the first failure.",
-    after_help = "Examples:\n  cargo grade 01-bind          grade your exercises/01-bind\n  cargo grade 1 --format json  the same, as one JSON object\n  cargo grade                  the curriculum at a glance\n  cargo grade check            prove the kit sound (instructors)\n\nExit codes: 0 all checks passed, 1 some failed, 2 could not grade.",
+    after_help = "Examples:\n  cargo grade 01-bind          grade your exercises/01-bind\n  cargo grade 1 --format json  the same, as one JSON object\n  cargo grade                  the curriculum at a glance\n  cargo grade check            prove the kit sound (instructors)\n  cargo grade mutants 02       grade every mutant of a reference (instructors)\n\nExit codes: 0 all checks passed, 1 some failed, 2 could not grade.",
     args_conflicts_with_subcommands = true
 )]
 pub(crate) struct Cli {
@@ -84,6 +84,42 @@ pub(crate) enum Cmd {
         exercise: Option<String>,
         #[arg(long)]
         seed: Option<u64>,
+        /// Mutants of each reference graded (a deterministic slice, plus any
+        /// verdict already cached); `cargo grade mutants` grades them all.
+        #[arg(long, value_name = "N", default_value_t = crate::mutants::CHECK_SLICE)]
+        mutants: usize,
+    },
+    /// Grade cargo-mutants' mutants of the references: each must be caught, or listed in mutants.toml as equivalent (instructors).
+    Mutants {
+        /// Only these exercises (default: all).
+        exercises: Vec<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "human")]
+        format: MutantsFormat,
+        /// One seed for every mutant (default: each mutant's own, derived from its name).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Grades at a time.
+        #[arg(long, short = 'j', value_name = "N", default_value_t = 2)]
+        jobs: usize,
+        /// Only the mutants whose name contains TEXT.
+        #[arg(long, value_name = "TEXT")]
+        only: Option<String>,
+        /// At most N mutants per exercise (the slice `cargo grade check` grades).
+        #[arg(long, value_name = "N")]
+        slice: Option<usize>,
+        /// Grade again even when a verdict is cached.
+        #[arg(long)]
+        fresh: bool,
+        /// List every mutant, not only survivors.
+        #[arg(long, short = 'v')]
+        verbose: bool,
+        /// Only list the mutants in the student's code (grade none).
+        #[arg(long)]
+        list: bool,
+        /// Time limit of one check, in seconds (default: the exercise's own).
+        #[arg(long, value_name = "SECS")]
+        check_timeout: Option<u64>,
     },
     /// Re-record an exercise's snapshots from its reference solution.
     Bless {
@@ -135,6 +171,13 @@ impl From<NewKind> for crate::catalog::Kind {
             NewKind::Library => crate::catalog::Kind::Library,
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum MutantsFormat {
+    Human,
+    /// One JSON object (schema `grade-mutants/1`).
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -5,7 +5,7 @@ use crate::plan::resolve;
 use crate::terminal::Status_;
 use crate::{message, report, result, scaffold, soundness};
 
-pub(crate) fn check(kit: &Kit, only: Option<&str>, seed: u64) -> anyhow::Result<u8> {
+pub(crate) fn check(kit: &Kit, only: Option<&str>, seed: u64, mutants: usize) -> anyhow::Result<u8> {
     let exercises: Vec<&catalog::Exercise> = match only {
         Some(name) => vec![resolve(kit, name)?],
         None => kit.exercises.iter().collect(),
@@ -20,8 +20,9 @@ pub(crate) fn check(kit: &Kit, only: Option<&str>, seed: u64) -> anyhow::Result<
     }
     for ex in exercises {
         let mut status = Status_::new(&format!("checking {}:", ex.id));
-        let r = soundness::check(kit, ex, seed, &mut |k| status.compiling(k))?;
+        let mut r = soundness::check(kit, ex, seed, &mut |k| status.compiling(k))?;
         status.clear();
+        r.rows.push(crate::mutants::soundness_row(kit, ex, mutants)?);
         println!("\n{}", r.exercise);
         for row in &r.rows {
             println!("  {} {:<28} {}", if row.ok { "✓" } else { "✗" }, row.what, row.detail);
@@ -71,4 +72,73 @@ pub(crate) fn new(kit: &Kit, name: &str, title: Option<&str>, kind: catalog::Kin
     println!("  docs/src/SUMMARY.md (chapter listed)");
     println!("\nnext: cargo grade check {name}   (its reference passes, its stub scores 0)");
     Ok(0)
+}
+
+/// `cargo grade mutants --list`: the mutants in the student's code, by function.
+pub(crate) fn list_mutants(kit: &Kit, names: &[String]) -> anyhow::Result<u8> {
+    if let Some(why) = crate::mutants::tool_missing() {
+        anyhow::bail!("{why}");
+    }
+    let exercises: Vec<&catalog::Exercise> = if names.is_empty() {
+        kit.exercises.iter().collect()
+    } else {
+        names.iter().map(|n| resolve(kit, n)).collect::<anyhow::Result<_>>()?
+    };
+    for ex in exercises {
+        let l = crate::mutants::list(kit, ex)?;
+        println!(
+            "{}: {} listed, {} in the student's code (* = in the slice `cargo grade check` grades)",
+            ex.id,
+            l.all,
+            l.mutants.len()
+        );
+        let slice = crate::mutants::slice(&l.mutants, crate::mutants::CHECK_SLICE);
+        for (i, m) in l.mutants.iter().enumerate() {
+            let mark = if slice.contains(&i) { "*" } else { " " };
+            println!("{mark} {:<40} {}", format!("{}:{} {}", m.file, m.line, m.function), m.id());
+        }
+    }
+    Ok(0)
+}
+
+/// `cargo grade mutants`: progress on stderr, the report on stdout.
+pub(crate) fn mutants(
+    kit: &Kit,
+    names: &[String],
+    opts: &crate::mutants::RunOptions,
+    json: bool,
+    verbose: bool,
+) -> anyhow::Result<u8> {
+    if let Some(why) = crate::mutants::tool_missing() {
+        anyhow::bail!("{why}");
+    }
+    let exercises: Vec<&catalog::Exercise> = if names.is_empty() {
+        kit.exercises.iter().collect()
+    } else {
+        names.iter().map(|n| resolve(kit, n)).collect::<anyhow::Result<_>>()?
+    };
+    let reports = crate::mutants::run(kit, &exercises, opts, &|line| eprintln!("{line}"))?;
+    let ok = reports.iter().all(|r| r.ok());
+    let errors = reports.iter().any(|r| r.errors() > 0);
+    if json {
+        let v = serde_json::json!({ "schema": "grade-mutants/1", "ok": ok, "exercises": reports });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        print!("{}", crate::mutants::render(&reports, verbose));
+        println!(
+            "\n{}",
+            if ok {
+                "every mutant is caught or listed as equivalent"
+            } else {
+                "some mutants survive that mutants.toml does not list (SURVIVED / STALE above)"
+            }
+        );
+    }
+    Ok(if !ok {
+        1
+    } else if errors {
+        2
+    } else {
+        0
+    })
 }

@@ -12,6 +12,7 @@ mod grade;
 mod integrity;
 mod memo;
 mod message;
+mod mutants;
 mod plan;
 mod progress;
 mod report;
@@ -68,7 +69,16 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     grade::trace("catalog", t);
     match cli.command {
         Some(Cmd::List) => Ok(student::overview(&kit)),
-        Some(Cmd::Check { exercise, seed }) => dev::check(&kit, exercise.as_deref(), seed.unwrap_or_else(random_seed)),
+        Some(Cmd::Check { exercise, seed, mutants }) => {
+            dev::check(&kit, exercise.as_deref(), seed.unwrap_or_else(random_seed), mutants)
+        }
+        Some(Cmd::Mutants { exercises, format, seed, jobs, only, slice, fresh, verbose, list, check_timeout }) => {
+            if list {
+                return dev::list_mutants(&kit, &exercises);
+            }
+            let opts = mutants::RunOptions { seed, jobs, only, fresh, slice, check_timeout };
+            dev::mutants(&kit, &exercises, &opts, format == cli::MutantsFormat::Json, verbose)
+        }
         Some(Cmd::Bless { exercise, seed }) => dev::bless(&kit, &exercise, seed.unwrap_or(0)),
         Some(Cmd::Hint { exercise, all }) => student::hint(&kit, &exercise, all),
         Some(Cmd::Watch { exercise, grading }) => watch::run(&kit, &exercise, &grading),

@@ -22,6 +22,7 @@ const SERVER: &[Template] = &[
     ("grader/suites/{{id}}/src/main.rs", include_str!("../templates/server/suite.main.rs.tmpl")),
     ("grader/suites/{{id}}/exercise.toml", include_str!("../templates/server/exercise.toml.tmpl")),
     ("grader/suites/{{id}}/variants.toml", include_str!("../templates/server/variants.toml.tmpl")),
+    ("grader/suites/{{id}}/mutants.toml", include_str!("../templates/server/mutants.toml.tmpl")),
     ("docs/src/{{id}}.md", include_str!("../templates/server/chapter.md.tmpl")),
 ];
 

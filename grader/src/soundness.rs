@@ -224,7 +224,7 @@ fn grade_files(
 
 /// The stub as committed (so a student's solved copy is not mistaken for
 /// the stub); `None` outside git or for an exercise not yet committed.
-fn committed_stub(kit: &Kit, ex: &Exercise) -> Option<SourceFiles> {
+pub(crate) fn committed_stub(kit: &Kit, ex: &Exercise) -> Option<SourceFiles> {
     let rel = ex.dir.join("src");
     let rel = rel.strip_prefix(&kit.root).ok()?.to_string_lossy().into_owned();
     let out = Command::new("git")

@@ -30,6 +30,9 @@ pub enum Source {
     Variant(Variant),
     /// Another checkout's `exercises/NN/src` (a submission).
     Submission(PathBuf),
+    /// The reference with one cargo-mutants mutation applied: its whole
+    /// `src/` (`cargo grade mutants`).
+    Mutant { name: String, files: SourceFiles },
 }
 
 impl Source {
@@ -40,6 +43,7 @@ impl Source {
             Source::Reference => rel(kit, &ex.solution_dir.join("src")),
             Source::Variant(v) => PathBuf::from(format!("variant {} of {}", v.name, ex.id)),
             Source::Submission(root) => root.join("exercises").join(&ex.id).join("src"),
+            Source::Mutant { name, .. } => PathBuf::from(format!("mutant {name} of {}", ex.id)),
         }
     }
 
@@ -53,6 +57,7 @@ impl Source {
         match self {
             Source::Worktree => read_tree(&ex.dir.join("src")),
             Source::Reference => read_tree(&ex.solution_dir.join("src")),
+            Source::Mutant { files, .. } => Ok(files.clone()),
             Source::Submission(root) => {
                 let dir = root.join("exercises").join(&ex.id).join("src");
                 if !dir.is_dir() {
