@@ -29,9 +29,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Exercise, Kit};
 use crate::grade::{self, GradeOptions};
-use grade_protocol::shared::Fnv;
 use crate::result::{CheckState, Grade};
 use crate::stage::{self, Source, SourceFiles};
+use grade_protocol::shared::Fnv;
 
 /// How many mutants per exercise `cargo grade check` grades by default.
 pub const CHECK_SLICE: usize = 3;

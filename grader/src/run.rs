@@ -131,6 +131,7 @@ impl Round {
     ) -> Result<Round> {
         let mut cmd = suite_command(opts, pending, gates, check_limit);
         let (reader, writer) = crate::sandbox::results_pipe()?;
+        crate::sandbox::round_started();
         crate::sandbox::pass_fd(&mut cmd, writer.as_raw_fd(), RESULTS_FD);
         crate::sandbox::isolate_network(&mut cmd);
         use std::os::unix::process::CommandExt;
@@ -146,6 +147,9 @@ impl Round {
         // Only the suite holds the writing end from here on: the pipe ends
         // when the suite (and whatever it let inherit it) is gone.
         drop(writer);
+        if spawned.is_err() {
+            crate::sandbox::round_ended();
+        }
         let mut child = spawned.with_context(|| message::cannot_start_suite(opts.suite))?;
         let pgid = child.id() as i32;
         let output = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -209,7 +213,7 @@ impl Round {
         let _ = self.child.kill();
         let _ = self.child.wait();
         // And whatever left its group (setsid, a double fork).
-        crate::sandbox::kill_descendants();
+        crate::sandbox::round_ended();
         Ok(self.verdicts(follow, exit, check_limit))
     }
 

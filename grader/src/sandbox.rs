@@ -52,10 +52,28 @@ fn become_subreaper() {
 #[cfg(not(target_os = "linux"))]
 fn become_subreaper() {}
 
+/// Suite rounds running now in this process (grades of mutants run side by
+/// side in threads): an orphan re-parented to the grader can no longer be
+/// told apart by round, so descendants are killed when the last one ends.
+static ROUNDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A suite round is starting.
+pub fn round_started() {
+    ROUNDS.fetch_add(1, Ordering::SeqCst);
+}
+
+/// A suite round has ended and its process groups are killed: when no other
+/// round runs, kill whatever escaped them.
+pub fn round_ended() {
+    if ROUNDS.fetch_sub(1, Ordering::SeqCst) == 1 {
+        kill_descendants();
+    }
+}
+
 /// SIGKILL every process below this one (children, grandchildren, and the
 /// orphans re-parented to it), then reap them; repeated until none is left,
 /// so a process forking while it is killed is caught too. Returns how many
-/// were killed. The grader calls it when no child of its own should live.
+/// were killed. Only when no suite round runs (see [`round_ended`]).
 #[cfg(target_os = "linux")]
 pub fn kill_descendants() -> usize {
     if !SUBREAPER.load(Ordering::SeqCst) {
