@@ -275,3 +275,47 @@ fn every_todo_names_a_section_of_the_book_that_exists() {
     assert!(problems.is_empty(), "broken pointers from the exercises into the book:\n{}", problems.join("\n"));
     assert!(todos >= 30 && checked >= todos, "only {todos} todo!() and {checked} pointers found: is the scan broken?");
 }
+
+/// A stage's hints are a ladder (a nudge, the concept, the near-answer), so
+/// every stage has at least two; a hint that names a check names one that
+/// exists.
+#[test]
+fn every_stage_has_a_ladder_of_hints_and_hints_name_real_checks() {
+    let mut problems = Vec::new();
+    let suites = kit_root().join("grader/suites");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&suites).unwrap().map(|e| e.unwrap().path()).collect();
+    dirs.sort();
+    for dir in dirs {
+        let Ok(text) = std::fs::read_to_string(dir.join("exercise.toml")) else { continue };
+        let id = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let toml: toml::Table = toml::from_str(&text).unwrap();
+        let list = |key: &str| toml.get(key).and_then(|v| v.as_array()).cloned().unwrap_or_default();
+        let field = |v: &toml::Value, k: &str| v.get(k).and_then(|s| s.as_str()).unwrap_or("").to_string();
+        let stages: Vec<String> = list("stage").iter().map(|s| field(s, "id")).collect();
+        let checks: Vec<String> = list("check").iter().map(|c| field(c, "id")).collect();
+        let hints: Vec<(String, String)> = list("hint").iter().map(|h| (field(h, "stage"), field(h, "text"))).collect();
+        for stage in &stages {
+            let n = hints.iter().filter(|(s, _)| s == stage).count();
+            if n < 2 {
+                problems
+                    .push(format!("{id}: stage `{stage}` has {n} hint(s); give it a nudge and the concept at least"));
+            }
+        }
+        for (stage, text) in &hints {
+            if !stages.contains(stage) {
+                problems.push(format!("{id}: a hint names stage `{stage}`, which does not exist"));
+            }
+            // Words shaped like a check id: `stage.word` with a known stage.
+            for word in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.')) {
+                let word = word.trim_end_matches('.');
+                if let Some((s, rest)) = word.split_once('.') {
+                    if stages.iter().any(|st| st == s) && !rest.is_empty() && !checks.iter().any(|c| c == word) {
+                        problems
+                            .push(format!("{id}: a hint of `{stage}` names the check {word}, which does not exist"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
