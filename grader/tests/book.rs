@@ -181,3 +181,141 @@ fn the_book_is_an_mdbook() {
     assert!(text.lines().any(|l| l.starts_with("# ")), "SUMMARY.md starts with a title line");
     assert!(text.lines().filter(|l| l.trim_start().starts_with("- [")).count() >= 5, "SUMMARY.md lists the chapters");
 }
+
+/// The headings of a chapter (`# ...` lines outside code), as written.
+fn headings(chapter: &str) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(book().join(chapter)).ok()?;
+    let mut out = Vec::new();
+    let mut in_fence = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            in_fence = !in_fence;
+        } else if !in_fence && line.starts_with('#') {
+            out.push(line.trim_start_matches('#').trim().to_string());
+        }
+    }
+    Some(out)
+}
+
+fn files_under(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files_under(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+/// The section pointers on one line of an exercise's source, as
+/// (chapter, heading). Two forms: a `todo!()` message ends with
+/// `(docs/src/NN-name.md, "Heading")`; a comment that names
+/// `docs/src/NN-name.md` quotes its headings on the same line
+/// (`See "Heading" in docs/src/NN-name.md`).
+fn pointers(line: &str) -> Vec<(String, String)> {
+    let line = line.replace("\\\"", "\"");
+    let mut out = Vec::new();
+    let Some(at) = line.find("docs/src/") else { return out };
+    let after = &line[at + "docs/src/".len()..];
+    let Some(end) = after.find(".md") else { return out };
+    let chapter = format!("{}.md", &after[..end]);
+    let trimmed = line.trim_start();
+    if trimmed.starts_with("//") || trimmed.starts_with('#') {
+        let mut quoted = line.split('"').skip(1).step_by(2);
+        for h in quoted.by_ref() {
+            out.push((chapter.clone(), h.to_string()));
+        }
+    } else if let Some(rest) = after[end..].strip_prefix(".md, \"") {
+        out.push((chapter, rest.split('"').next().unwrap_or("").to_string()));
+    }
+    out
+}
+
+#[test]
+fn every_todo_names_a_section_of_the_book_that_exists() {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(kit_root().join("exercises")).unwrap() {
+        let src = entry.unwrap().path().join("src");
+        if src.is_dir() {
+            files_under(&src, &mut files);
+        }
+    }
+    files.sort();
+    let (mut problems, mut todos, mut checked) = (Vec::new(), 0, 0);
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(&file) else { continue };
+        let name = file.strip_prefix(kit_root()).unwrap().display().to_string();
+        for (n, line) in text.lines().enumerate() {
+            let trimmed = line.trim_start();
+            let is_comment = trimmed.starts_with("//") || trimmed.starts_with('#');
+            let found = pointers(line);
+            if line.contains("todo!(") && !is_comment {
+                todos += 1;
+                if found.is_empty() {
+                    problems.push(format!(
+                        "{name}:{}: this todo!() names no section; end its message with (docs/src/NN-name.md, \\\"Heading\\\")",
+                        n + 1
+                    ));
+                }
+            }
+            for (chapter, heading) in found {
+                checked += 1;
+                match headings(&chapter) {
+                    None => problems.push(format!("{name}:{}: docs/src/{chapter} does not exist", n + 1)),
+                    Some(hs) if !hs.contains(&heading) => problems.push(format!(
+                        "{name}:{}: docs/src/{chapter} has no heading \"{heading}\" (it has: {hs:?})",
+                        n + 1
+                    )),
+                    Some(_) => {}
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "broken pointers from the exercises into the book:\n{}", problems.join("\n"));
+    assert!(todos >= 30 && checked >= todos, "only {todos} todo!() and {checked} pointers found: is the scan broken?");
+}
+
+/// A stage's hints are a ladder (a nudge, the concept, the near-answer), so
+/// every stage has at least two; a hint that names a check names one that
+/// exists.
+#[test]
+fn every_stage_has_a_ladder_of_hints_and_hints_name_real_checks() {
+    let mut problems = Vec::new();
+    let suites = kit_root().join("grader/suites");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&suites).unwrap().map(|e| e.unwrap().path()).collect();
+    dirs.sort();
+    for dir in dirs {
+        let Ok(text) = std::fs::read_to_string(dir.join("exercise.toml")) else { continue };
+        let id = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let toml: toml::Table = toml::from_str(&text).unwrap();
+        let list = |key: &str| toml.get(key).and_then(|v| v.as_array()).cloned().unwrap_or_default();
+        let field = |v: &toml::Value, k: &str| v.get(k).and_then(|s| s.as_str()).unwrap_or("").to_string();
+        let stages: Vec<String> = list("stage").iter().map(|s| field(s, "id")).collect();
+        let checks: Vec<String> = list("check").iter().map(|c| field(c, "id")).collect();
+        let hints: Vec<(String, String)> = list("hint").iter().map(|h| (field(h, "stage"), field(h, "text"))).collect();
+        for stage in &stages {
+            let n = hints.iter().filter(|(s, _)| s == stage).count();
+            if n < 2 {
+                problems
+                    .push(format!("{id}: stage `{stage}` has {n} hint(s); give it a nudge and the concept at least"));
+            }
+        }
+        for (stage, text) in &hints {
+            if !stages.contains(stage) {
+                problems.push(format!("{id}: a hint names stage `{stage}`, which does not exist"));
+            }
+            // Words shaped like a check id: `stage.word` with a known stage.
+            for word in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.')) {
+                let word = word.trim_end_matches('.');
+                if let Some((s, rest)) = word.split_once('.') {
+                    if stages.iter().any(|st| st == s) && !rest.is_empty() && !checks.iter().any(|c| c == word) {
+                        problems
+                            .push(format!("{id}: a hint of `{stage}` names the check {word}, which does not exist"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

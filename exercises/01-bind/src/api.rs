@@ -48,29 +48,29 @@ impl UserStore {
 
     /// Every user, in id order.
     pub fn list(&self) -> Vec<User> {
-        todo!("return every user, in id order (docs/src/01-bind.md)")
+        todo!("return every user, in id order (docs/src/01-bind.md, \"The JSON API\")")
     }
 
     /// One user, if the id exists.
     pub fn get(&self, id: u64) -> Option<User> {
-        todo!("look the user up by id (docs/src/01-bind.md)")
+        todo!("look the user up by id (docs/src/01-bind.md, \"The JSON API\")")
     }
 
     /// Stores a new user under the next free id and returns it.
     pub fn insert(&mut self, name: String) -> User {
-        todo!("store a user with id next_id, then move next_id on (docs/src/01-bind.md)")
+        todo!("store a user with id next_id, then move next_id on (docs/src/01-bind.md, \"The JSON API\")")
     }
 }
 
 /// `GET /health`: 200 with `{"status":"ok"}`.
 pub async fn health() -> Json<Value> {
-    todo!("answer {{\"status\":\"ok\"}} (docs/src/01-bind.md)")
+    todo!("answer {{\"status\":\"ok\"}} (docs/src/01-bind.md, \"The JSON API\")")
 }
 
 /// `GET /users`: 200 with every user as a JSON array, in id order.
 /// `state.users()` locks the store.
 pub async fn list_users(State(state): State<AppState>) -> Json<Vec<User>> {
-    todo!("answer with the list of users (docs/src/01-bind.md)")
+    todo!("answer with the list of users (docs/src/01-bind.md, \"The JSON API\")")
 }
 
 /// `GET /users/{id}`: 200 with the user; 404 (JSON error) when no user has
@@ -82,7 +82,7 @@ pub async fn get_user(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<User>, ApiError> {
-    todo!("parse the id and look the user up (docs/src/01-bind.md)")
+    todo!("parse the id and look the user up (docs/src/01-bind.md, \"The JSON API\")")
 }
 
 /// `POST /users` with `{"name": "..."}`: 201, the new user as the body, and
@@ -98,5 +98,5 @@ pub async fn create_user(
     State(state): State<AppState>,
     payload: Result<Json<Value>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    todo!("validate the body, store the user, answer 201 with Location (docs/src/01-bind.md)")
+    todo!("validate the body, store the user, answer 201 with Location (docs/src/01-bind.md, \"The JSON API\")")
 }

@@ -52,6 +52,6 @@ impl Config {
     /// Hint: `std::env::var`, and `str::parse::<u16>()` checks the range for
     /// you. See "The task" in `docs/src/01-bind.md`.
     pub fn from_env() -> Result<Config, ConfigError> {
-        todo!("read HOST, PORT and PUBLIC_DIR from the environment (docs/src/01-bind.md)")
+        todo!("read HOST, PORT and PUBLIC_DIR from the environment (docs/src/01-bind.md, \"Starting up\")")
     }
 }

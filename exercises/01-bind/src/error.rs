@@ -37,6 +37,6 @@ impl IntoResponse for ApiError {
     /// Hint: `(status, axum::Json(serde_json::json!({...}))).into_response()`.
     /// See "Errors are JSON too" in `docs/src/01-bind.md`.
     fn into_response(self) -> Response {
-        todo!("answer with self.status and the body {{\"error\": self.message}} (docs/src/01-bind.md)")
+        todo!("answer with self.status and the body {{\"error\": self.message}} (docs/src/01-bind.md, \"Errors are JSON too\")")
     }
 }

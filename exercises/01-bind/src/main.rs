@@ -54,5 +54,5 @@ async fn main() -> ExitCode {
 ///
 /// See "The task" and "When the port is taken" in `docs/src/01-bind.md`.
 async fn run(config: &Config, app: Router) -> ExitCode {
-    todo!("bind HOST:PORT, print `listening on http://ADDR`, then axum::serve (docs/src/01-bind.md)")
+    todo!("bind HOST:PORT, print `listening on http://ADDR`, then axum::serve (docs/src/01-bind.md, \"Starting up\")")
 }

@@ -24,7 +24,7 @@ use crate::app::AppState;
 ///
 /// See "Serving the frontend" in `docs/src/01-bind.md`.
 pub async fn serve(State(state): State<AppState>, method: Method, uri: Uri) -> Response {
-    todo!("serve the file under the public folder, or a JSON 404 (docs/src/01-bind.md)")
+    todo!("serve the file under the public folder, or a JSON 404 (docs/src/01-bind.md, \"Serving the frontend\")")
 }
 
 /// Turns a URL path such as `/css/site.css` into a path relative to the
@@ -37,12 +37,12 @@ pub async fn serve(State(state): State<AppState>, method: Method, uri: Uri) -> R
 ///
 /// See "Never outside the folder" in `docs/src/01-bind.md`.
 pub fn safe_relative_path(url_path: &str) -> Option<PathBuf> {
-    todo!("decode the URL path and refuse anything that could leave the folder (docs/src/01-bind.md)")
+    todo!("decode the URL path and refuse anything that could leave the folder (docs/src/01-bind.md, \"Never outside the folder\")")
 }
 
 /// The `Content-Type` for a file, by its extension: see the table in
 /// "Serving the frontend", `docs/src/01-bind.md`. Unknown extensions are
 /// `application/octet-stream`.
 pub fn content_type_for(path: &Path) -> &'static str {
-    todo!("map the file's extension to a content type (docs/src/01-bind.md)")
+    todo!("map the file's extension to a content type (docs/src/01-bind.md, \"Serving the frontend\")")
 }

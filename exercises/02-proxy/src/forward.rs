@@ -19,14 +19,14 @@ pub const HOP_BY_HOP: &[&str] = &[];
 /// that the `Connection` header itself names (`Connection: close, x-trace`
 /// makes `x-trace` hop-by-hop too).
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    todo!("strip_hop_by_hop: the fixed list and the names in Connection (chapter: \"Hop-by-hop headers\")")
+    todo!("strip_hop_by_hop: the fixed list and the names in Connection (docs/src/02-proxy.md, \"Hop-by-hop headers\")")
 }
 
 /// `$proxy_add_x_forwarded_for`: the `X-Forwarded-For` the client sent
 /// (all of them, comma-joined) with the client's own address appended, or
 /// just the address when there was none.
 pub fn x_forwarded_for(client: &HeaderMap, remote: IpAddr) -> String {
-    todo!("x_forwarded_for: append the client address (chapter: \"Who asked\")")
+    todo!("x_forwarded_for: append the client address (docs/src/02-proxy.md, \"Who asked: forwarded headers\")")
 }
 
 /// The headers of the request to the upstream: the client's headers
@@ -34,12 +34,12 @@ pub fn x_forwarded_for(client: &HeaderMap, remote: IpAddr) -> String {
 /// rendered `proxy_set_header` list, nginx's defaults included) replacing
 /// any header of that name. An empty value removes the header.
 pub fn upstream_headers(client: &HeaderMap, set: &[(String, String)]) -> HeaderMap {
-    todo!("upstream_headers: strip, then apply the proxy_set_header list (chapter: \"Who asked\")")
+    todo!("upstream_headers: strip, then apply the proxy_set_header list (docs/src/02-proxy.md, \"Who asked: forwarded headers\")")
 }
 
 /// The headers of the upstream's response as the client gets them.
 pub fn client_headers(upstream: &HeaderMap) -> HeaderMap {
-    todo!("client_headers: strip the hop-by-hop headers of the answer (chapter: \"Hop-by-hop headers\")")
+    todo!("client_headers: strip the hop-by-hop headers of the answer (docs/src/02-proxy.md, \"Hop-by-hop headers\")")
 }
 
 /// Ways talking to the upstream can go wrong.
@@ -58,5 +58,5 @@ pub enum UpstreamError {
 /// The status the client gets: 502 Bad Gateway when the upstream is down
 /// or broken, 504 Gateway Timeout when it did not answer in time.
 pub fn error_status(err: &UpstreamError) -> StatusCode {
-    todo!("error_status: 502 or 504 (chapter: \"When the app is down or slow\")")
+    todo!("error_status: 502 or 504 (docs/src/02-proxy.md, \"When the app is down or slow\")")
 }

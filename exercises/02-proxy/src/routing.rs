@@ -18,7 +18,7 @@ use crate::uri::{self, Target};
 /// without a port (`Example.org:8080` -> `example.org`) and without a
 /// trailing dot (`example.org.` -> `example.org`).
 pub fn normalize_host(raw: &str) -> String {
-    todo!("normalize_host: lowercase, strip the port and a trailing dot (chapter: \"Which server block\")")
+    todo!("normalize_host: lowercase, strip the port and a trailing dot (docs/src/02-proxy.md, \"Which server block: nginx's order\")")
 }
 
 /// The server block for `host` among those that listen on `listener`, in
@@ -27,7 +27,7 @@ pub fn normalize_host(raw: &str) -> String {
 /// expression (in the order of the file), and finally the default server
 /// of that listener: the one marked `default_server`, or else the first.
 pub fn select_server<'a>(rules: &'a Rules, listener: Listener, host: &str) -> Option<&'a Server> {
-    todo!("select_server: exact, *.wildcard, wildcard.*, regex, default (chapter: \"Which server block\")")
+    todo!("select_server: exact, *.wildcard, wildcard.*, regex, default (docs/src/02-proxy.md, \"Which server block: nginx's order\")")
 }
 
 /// What location matching found.
@@ -49,7 +49,7 @@ pub enum LocationMatch<'a> {
 ///    file, and the first that matches wins;
 /// 4. otherwise the remembered longest prefix wins.
 pub fn select_location<'a>(server: &'a Server, path: &str) -> LocationMatch<'a> {
-    todo!("select_location: =, longest prefix, ^~, regex, prefix (chapter: \"Which location\")")
+    todo!("select_location: =, longest prefix, ^~, regex, prefix (docs/src/02-proxy.md, \"Which location: nginx's order\")")
 }
 
 /// The request target sent upstream.
@@ -60,5 +60,5 @@ pub fn select_location<'a>(server: &'a Server, path: &str) -> LocationMatch<'a> 
 /// it: `location /api/` + `/api/users` -> `/v2/users`. The query string
 /// follows unchanged.
 pub fn upstream_uri(location: &Location, pass: &ProxyPass, target: &Target) -> String {
-    todo!("upstream_uri: as sent, or the matched prefix replaced (chapter: \"The upstream URI\")")
+    todo!("upstream_uri: as sent, or the matched prefix replaced (docs/src/02-proxy.md, \"The upstream URI\")")
 }

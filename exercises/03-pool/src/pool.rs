@@ -79,14 +79,14 @@ struct Shared {
 impl Pool {
     /// A pool that opens nothing yet: connections are opened on demand.
     pub fn new(config: PoolConfig) -> Pool {
-        todo!("create the shared state; open no connection yet")
+        todo!("create the shared state; open no connection yet (docs/src/03-pool.md, \"The task\")")
     }
 
     /// Check out a connection: an idle one if there is one, a new one if
     /// fewer than `max_size` are open, otherwise wait in line. Gives up with
     /// `PoolError::Timeout` after the configured checkout timeout.
     pub async fn get(&self) -> Result<Pooled, PoolError> {
-        todo!("lend an idle connection, open one, or wait for one")
+        todo!("lend an idle connection, open one, or wait for one (docs/src/03-pool.md, \"The task\")")
     }
 }
 

@@ -239,9 +239,9 @@ impl Cors {
     ///
     /// `*` allows every origin. An allow-list matches an origin exactly, byte
     /// for byte, and never allows the opaque origin `null`, even when it is
-    /// listed ("The origin `null`" in the chapter).
+    /// listed ("The origin `null`" in `docs/src/04-cors.md`).
     pub fn allows_origin(&self, origin: &str) -> bool {
-        todo!("match the origin against self.origins (docs/src/04-cors.md)")
+        todo!("match the origin against self.origins (docs/src/04-cors.md, \"What an origin is\")")
     }
 
     /// Answer a preflight (`OPTIONS` with `Origin` and
@@ -256,32 +256,33 @@ impl Cors {
     /// `Access-Control-Allow-Credentials: true` when `self.credentials`,
     /// `Access-Control-Allow-Methods` and `Access-Control-Allow-Headers`
     /// listing every configured name (`a, b, c`) and `Access-Control-Max-Age`
-    /// in seconds. See "The preflight" in the chapter.
+    /// in seconds. See "The preflight" in `docs/src/04-cors.md`.
     pub fn preflight(&self, request: &HeaderMap) -> Result<HeaderMap, Refusal> {
-        todo!("decide the preflight (docs/src/04-cors.md)")
+        todo!("decide the preflight (docs/src/04-cors.md, \"The preflight\")")
     }
 
     /// The CORS headers to add to the answer of an actual request (anything
     /// that is not a preflight): `Access-Control-Allow-Origin`,
     /// `Access-Control-Allow-Credentials` and `Access-Control-Expose-Headers`
     /// for an allowed origin; nothing when there is no `Origin` or it is not
-    /// allowed. See "Actual requests" in the chapter.
+    /// allowed.
+    /// See "Simple requests and actual requests" in `docs/src/04-cors.md`.
     pub fn actual(&self, request: &HeaderMap) -> HeaderMap {
-        todo!("the CORS headers of an actual request (docs/src/04-cors.md)")
+        todo!("the CORS headers of an actual request (docs/src/04-cors.md, \"Simple requests and actual requests\")")
     }
 
     /// The value of `Vary` to add to an answer (a preflight's when
     /// `preflight`), or `None` when the answer is the same whatever the
-    /// request's origin. See "Vary and caches" in the chapter.
+    /// request's origin. See "Vary and caches" in `docs/src/04-cors.md`.
     pub fn vary(&self, preflight: bool) -> Option<HeaderValue> {
-        todo!("which request headers the answer depends on (docs/src/04-cors.md)")
+        todo!("which request headers the answer depends on (docs/src/04-cors.md, \"Vary and caches\")")
     }
 }
 
 /// A CORS preflight: `OPTIONS` with both `Origin` and
 /// `Access-Control-Request-Method`. Any other `OPTIONS` is an ordinary request.
 pub fn is_preflight(method: &Method, headers: &HeaderMap) -> bool {
-    todo!("recognise a preflight (docs/src/04-cors.md)")
+    todo!("recognise a preflight (docs/src/04-cors.md, \"The preflight\")")
 }
 
 /// The middleware around every route (see `app.rs`).
@@ -293,5 +294,5 @@ pub fn is_preflight(method: &Method, headers: &HeaderMap) -> bool {
 /// Both kinds get `Vary` as [`Cors::vary`] says: append it, do not replace
 /// one a route set.
 pub async fn layer(State(cors): State<Arc<Cors>>, request: Request, next: Next) -> Response {
-    todo!("answer preflights, decorate everything else (docs/src/04-cors.md)")
+    todo!("answer preflights, decorate everything else (docs/src/04-cors.md, \"The task\")")
 }

@@ -24,14 +24,14 @@ use crate::store::{self, LikeState, PostView};
 /// 1. `auth::authenticate`; 2. `parse_post_id` and `check_body`;
 /// 3. `state.db.call(move |conn| store::like(conn, post, user.id))`.
 ///
-/// See "The like flow, step by step" in `docs/src/05-like.md`.
+/// See "The flow" in `docs/src/05-like.md`.
 pub async fn like_post(
     State(state): State<AppState>,
     headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<LikeState>, ApiError> {
-    todo!("authenticate, validate, store::like in one db call (docs/src/05-like.md)")
+    todo!("authenticate, validate, store::like in one db call (docs/src/05-like.md, \"The flow\")")
 }
 
 /// `DELETE /api/posts/{id}/like`: unlike (again is fine) and answer
@@ -42,7 +42,7 @@ pub async fn unlike_post(
     id: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<LikeState>, ApiError> {
-    todo!("authenticate, validate, store::unlike in one db call (docs/src/05-like.md)")
+    todo!("authenticate, validate, store::unlike in one db call (docs/src/05-like.md, \"Unlike\")")
 }
 
 /// `GET /api/posts/{id}`: the post, its like count, and whether the caller
@@ -52,13 +52,13 @@ pub async fn get_post(
     headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<PostView>, ApiError> {
-    todo!("authenticate, validate, store::post_view (docs/src/05-like.md)")
+    todo!("authenticate, validate, store::post_view (docs/src/05-like.md, \"Reading a post, and the notifications\")")
 }
 
 /// `GET /api/notifications`: `{"notifications": [...]}`, the caller's,
 /// newest first.
 pub async fn notifications(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
-    todo!("authenticate, then store::notifications (docs/src/05-like.md)")
+    todo!("authenticate, then store::notifications (docs/src/05-like.md, \"Reading a post, and the notifications\")")
 }
 
 /// A post id is a positive whole number that fits SQLite's 64-bit integer
@@ -69,7 +69,7 @@ pub async fn notifications(State(state): State<AppState>, headers: HeaderMap) ->
 ///
 /// See "Step 2: trust no input" in `docs/src/05-like.md`.
 fn parse_post_id(id: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> {
-    todo!("digits only, positive, fits in i64; else 400 (docs/src/05-like.md, step 2)")
+    todo!("digits only, positive, fits in i64; else 400 (docs/src/05-like.md, \"Step 2: trust no input\")")
 }
 
 /// The like endpoints need no body. One may be sent (some clients send
@@ -77,5 +77,5 @@ fn parse_post_id(id: Result<Path<String>, PathRejection>) -> Result<i64, ApiErro
 ///
 /// See "Step 2: trust no input" in `docs/src/05-like.md`.
 fn check_body(body: Result<Bytes, BytesRejection>) -> Result<(), ApiError> {
-    todo!("empty, or a JSON object; else 400 (docs/src/05-like.md, step 2)")
+    todo!("empty, or a JSON object; else 400 (docs/src/05-like.md, \"Step 2: trust no input\")")
 }

@@ -24,5 +24,5 @@ use crate::store::{self, User};
 ///
 /// See "Step 1: who is asking?" in `docs/src/05-like.md`.
 pub async fn authenticate(db: &Db, headers: &HeaderMap) -> Result<User, ApiError> {
-    todo!("read the bearer token and find its user (docs/src/05-like.md, step 1)")
+    todo!("read the bearer token and find its user (docs/src/05-like.md, \"Step 1: who is asking?\")")
 }

@@ -54,16 +54,16 @@ pub struct Notification {
 ///
 /// See "Step 1: who is asking?" in `docs/src/05-like.md`.
 pub fn user_by_token(conn: &Connection, token: &str) -> Result<Option<User>, ApiError> {
-    todo!("SELECT the user with this token (docs/src/05-like.md, step 1)")
+    todo!("SELECT the user with this token (docs/src/05-like.md, \"Step 1: who is asking?\")")
 }
 
 /// The post as `viewer` sees it: its owner, text, `like_count`, and whether
 /// `viewer` has a row in `likes` for it. `ApiError::not_found` when there is
 /// no such post.
 ///
-/// See "Reading a post" in `docs/src/05-like.md`.
+/// See "Reading a post, and the notifications" in `docs/src/05-like.md`.
 pub fn post_view(conn: &Connection, post: i64, viewer: i64) -> Result<PostView, ApiError> {
-    todo!("read the post, its owner and whether viewer likes it (docs/src/05-like.md)")
+    todo!("read the post, its owner and whether viewer likes it (docs/src/05-like.md, \"Reading a post, and the notifications\")")
 }
 
 /// `user` likes `post`; answer `liked: true` and the count after the like.
@@ -77,9 +77,9 @@ pub fn post_view(conn: &Connection, post: i64, viewer: i64) -> Result<PostView, 
 ///   `conn.transaction_with_behavior(TransactionBehavior::Immediate)` and
 ///   ended with `tx.commit()`; the count you answer is read inside it.
 ///
-/// See "Steps 3 to 5" and "Two requests at once" in `docs/src/05-like.md`.
+/// See "Steps 3 to 5: one transaction" and "Two requests at once" in `docs/src/05-like.md`.
 pub fn like(conn: &mut Connection, post: i64, user: i64) -> Result<LikeState, ApiError> {
-    todo!("insert the like if absent, count it, notify the owner: one transaction (docs/src/05-like.md)")
+    todo!("insert the like if absent, count it, notify the owner: one transaction (docs/src/05-like.md, \"Steps 3 to 5: one transaction\")")
 }
 
 /// `user` no longer likes `post`; answer `liked: false` and the count after.
@@ -88,12 +88,12 @@ pub fn like(conn: &mut Connection, post: i64, user: i64) -> Result<LikeState, Ap
 ///
 /// See "Unlike" in `docs/src/05-like.md`.
 pub fn unlike(conn: &mut Connection, post: i64, user: i64) -> Result<LikeState, ApiError> {
-    todo!("delete the like if present and count: one transaction (docs/src/05-like.md)")
+    todo!("delete the like if present and count: one transaction (docs/src/05-like.md, \"Unlike\")")
 }
 
 /// `user`'s notifications, newest first, each with the name of who liked.
 ///
-/// See "Step 5: notify the owner" in `docs/src/05-like.md`.
+/// See "Reading a post, and the notifications" in `docs/src/05-like.md`.
 pub fn notifications(conn: &Connection, user: i64) -> Result<Vec<Notification>, ApiError> {
-    todo!("SELECT the user's notifications, newest first (docs/src/05-like.md)")
+    todo!("SELECT the user's notifications, newest first (docs/src/05-like.md, \"Reading a post, and the notifications\")")
 }
