@@ -30,9 +30,14 @@ SUITE_PKG=$(pkg "grader/suites/$EX/Cargo.toml")
 MAIN="exercises/$EX/src/main.rs"
 [ -f "$MAIN" ] || MAIN="exercises/$EX/src/lib.rs"
 # Bare: what `cargo test` of the suite does, build then run, with no grader.
+# The differential checks run the reference beside the subject: the bare run
+# gets the reference binary the warm-up built, so both run the same checks.
+REFERENCE="$CARGO_TARGET_DIR/debug/grade-$EX-reference"
 bare() {
     cargo build -q -p "$EX_PKG" -p "$SUITE_PKG"
-    GRADE_SUBJECT="$CARGO_TARGET_DIR/debug/$EX_PKG" "$CARGO_TARGET_DIR/debug/$SUITE_PKG" >/dev/null || true
+    GRADE_SUBJECT="$CARGO_TARGET_DIR/debug/$EX_PKG" GRADE_REFERENCE="$REFERENCE" \
+        GRADE_REFERENCE_SRC="$PWD/solutions/$EX/src" \
+        "$CARGO_TARGET_DIR/debug/$SUITE_PKG" >/dev/null || true
 }
 
 now() { date +%s.%N; }
