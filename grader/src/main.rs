@@ -28,6 +28,13 @@ mod student;
 mod terminal;
 mod watch;
 
+// The grader ends what it starts with POSIX process groups and signals.
+#[cfg(not(unix))]
+compile_error!(
+    "cargo grade runs on Linux and macOS. On Windows, use WSL 2 (see the README, section Platforms), \
+     where it works as on Linux."
+);
+
 use std::process::ExitCode;
 
 use clap::Parser;

@@ -208,3 +208,47 @@ pub fn reporter() -> Box<dyn super::Reporter> {
         error: None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::result::{CheckKind, StageResult};
+
+    fn failing_grade(response: String) -> Grade {
+        let mut g = crate::result::sample("01-x");
+        g.status = Status::Fail;
+        g.score = 0;
+        g.max_score = 3;
+        g.stages = vec![StageResult {
+            id: "static".into(),
+            title: "S".into(),
+            advice: String::new(),
+            state: CheckState::Fail,
+        }];
+        g.checks = vec![CheckResult {
+            id: "static.content_types".into(),
+            kind: CheckKind::Suite,
+            stage: "static".into(),
+            title: "t".into(),
+            state: CheckState::Fail,
+            points: 0,
+            max_points: 3,
+            outcome: grade_protocol::Outcome {
+                message: "wrong type".into(),
+                response: Some(response),
+                ..Default::default()
+            },
+        }];
+        g
+    }
+
+    #[test]
+    fn a_long_response_is_cut_and_units_are_named() {
+        let body: String = (1..=70).map(|i| format!("line {i} of a stylesheet\n")).collect();
+        let text = render(&failing_grade(body), Paint(false), std::path::Path::new("/kit"));
+        assert!(text.contains("line 25 of a stylesheet") && !text.contains("line 26 of a stylesheet"), "{text}");
+        assert!(text.contains("[... 45 more lines]"), "{text}");
+        assert!(text.contains("static       0/1 checks"), "stage lines count checks, and say so: {text}");
+        assert!(text.contains("score 0/3 points"), "the footer counts points, and says so: {text}");
+    }
+}
