@@ -189,3 +189,17 @@ fn a_panicking_handler_is_named_as_the_cause_with_its_place() {
     assert!(message.contains("exercises/01-bind/src/api.rs:"), "the place, in the student's file: {first:#}");
     assert!(first["output"].as_str().unwrap_or("").contains("boom in the handler"), "{first:#}");
 }
+
+/// Library code (linked into the suite) that panics is reported with the
+/// place in the student's file, not just the payload.
+#[test]
+fn a_panic_in_library_code_names_its_place() {
+    let _g = serial();
+    let sub = stub_submission("03-pool");
+    let path = sub.path().to_string_lossy().into_owned();
+    let o = cargo_grade(&["03-pool", "--submission", &path, "--format", "json"]);
+    let r = json(&o);
+    let first = r["checks"].as_array().unwrap().iter().find(|c| c["status"] == "fail").expect("a failed check");
+    let message = first["message"].as_str().unwrap();
+    assert!(message.contains("panicked at") && message.contains("exercises/03-pool/src/"), "{first:#}");
+}
