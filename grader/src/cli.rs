@@ -32,7 +32,7 @@ pub(crate) struct Cli {
 #[derive(clap::Args, Debug, Clone)]
 pub(crate) struct GradingArgs {
     /// Output format.
-    #[arg(long, value_enum, default_value = "human")]
+    #[arg(long, value_parser = Format::parser(), default_value = "human")]
     pub(crate) format: Format,
     /// Replay a run: the seed of every random choice the checks make.
     #[arg(long)]

@@ -112,3 +112,32 @@ fn main() {
     assert!(o.stdout.len() < 1024 * 1024, "the report carried {} bytes", o.stdout.len());
     assert!(processes_matching("grade-01-bind-bind").is_empty(), "the flooding program survived");
 }
+
+/// A program that leaves its process group every way it can: `setsid -f`,
+/// a double fork through a shell, and a new group of its own
+/// (`Command::process_group(0)`, std only). After the grade, none of them
+/// may be alive (on Linux the grader is their subreaper).
+#[test]
+#[cfg(target_os = "linux")]
+fn processes_that_escape_their_group_do_not_outlive_the_grade() {
+    let _g = serial();
+    let marker = format!("{}.{}", 4000 + std::process::id() % 1000, std::process::id() % 97);
+    let escape = format!(
+        r#"use std::os::unix::process::CommandExt;
+use std::process::Command;
+fn main() {{
+    let _ = Command::new("setsid").args(["-f", "sleep", "{marker}1"]).status();
+    let _ = Command::new("sh").args(["-c", "(sleep {marker}2 &) &"]).status();
+    let _ = Command::new("sleep").arg("{marker}3").process_group(0).spawn();
+    std::process::exit(1);
+}}
+"#
+    );
+    let sub = submission("01-bind", &[("main.rs", &escape)]);
+    let (o, r) = grade(sub.path(), &[]);
+    assert_eq!(code(&o), 1, "{r:#}");
+    for n in 1..=3 {
+        let left = processes_matching(&format!("sleep {marker}{n}"));
+        assert!(left.is_empty(), "escape {n} outlived the grade: {left:?}");
+    }
+}

@@ -6,6 +6,7 @@
 //! (`cargo run -p bind-suite`) it prints a plain summary and exits non-zero
 //! on failure, like `cargo test`.
 
+mod channel;
 pub mod context;
 pub mod db;
 pub mod differential;

@@ -18,9 +18,8 @@ use crate::{Ctx, Failure};
 /// a program printing gigabytes neither blocks nor fills memory.
 const OUTPUT_CAP: usize = 64 * 1024;
 
-/// The only variables a student program sees besides the ones a check sets:
-/// nothing tells it that it is being graded.
-const ALLOWED_ENV: &[&str] = &["PATH", "HOME", "LANG", "TZ"];
+pub use grade_protocol::shared::kill_group;
+use grade_protocol::shared::ALLOWED_ENV;
 
 /// How a subject is started.
 #[derive(Debug, Clone, Default)]
@@ -226,16 +225,6 @@ pub async fn start_http_bin(cx: &Ctx, bin: &Path, spec: Spawn) -> Result<(Proc, 
     }
     let client = crate::http::Client::new(SocketAddr::from(([127, 0, 0, 1], port)), cx.step_timeout());
     Ok((proc, client))
-}
-
-/// SIGKILL a whole process group: the program and anything it started.
-pub fn kill_group(pgid: i32) {
-    if pgid > 1 {
-        // SAFETY: killpg has no memory effects; a stale pgid only yields ESRCH.
-        unsafe {
-            libc::killpg(pgid, libc::SIGKILL);
-        }
-    }
 }
 
 fn describe_code(code: Option<i32>) -> String {
