@@ -5,9 +5,9 @@
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read};
 use std::os::fd::AsRawFd;
-use std::sync::mpsc;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -376,8 +376,8 @@ impl Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
     use crate::catalog::{Exercise, Meta};
+    use std::path::PathBuf;
 
     fn exercise(checks: &[&str]) -> Exercise {
         let mut toml = String::from(
