@@ -132,6 +132,10 @@ fn one() -> u32 {
     1
 }
 
+/// How alike (Jaro-Winkler) a typed name must be to an exercise's for
+/// "did you mean" to name it.
+const SUGGESTION_SIMILARITY: f64 = 0.8;
+
 impl Kit {
     /// Find the kit from the current directory. `private_suites` is a folder
     /// of suites in the kit's format (`NN-name/`) that replace the kit's own
@@ -187,14 +191,21 @@ impl Kit {
         }
         found.ok_or_else(|| {
             let candidates: Vec<&str> = self.exercises.iter().map(|e| e.id.as_str()).collect();
-            let best = candidates
-                .iter()
-                .flat_map(|c| {
-                    let topic = c.split_once('-').map(|(_, t)| t).unwrap_or(c);
-                    [(strsim::jaro_winkler(wanted, c), *c), (strsim::jaro_winkler(wanted, topic), *c)]
+            // A number names a position, not a spelling: no guess for it.
+            // A name gets a suggestion only when it is close to one.
+            let best = (wanted.parse::<u32>().is_err())
+                .then(|| {
+                    candidates
+                        .iter()
+                        .flat_map(|c| {
+                            let topic = c.split_once('-').map(|(_, t)| t).unwrap_or(c);
+                            [(strsim::jaro_winkler(wanted, c), *c), (strsim::jaro_winkler(wanted, topic), *c)]
+                        })
+                        .max_by(|a, b| a.0.total_cmp(&b.0))
+                        .filter(|(score, _)| *score >= SUGGESTION_SIMILARITY)
+                        .map(|(_, c)| c)
                 })
-                .max_by(|a, b| a.0.total_cmp(&b.0))
-                .map(|(_, c)| c);
+                .flatten();
             message::unknown_exercise(name, best, &candidates)
         })
     }
@@ -435,7 +446,16 @@ mod tests {
 
     #[test]
     fn numbers_that_match_nothing_are_not_guessed() {
-        let k = kit(&["01-bind"]);
-        assert!(k.resolve("7").is_err());
+        let k = kit(&["01-bind", "02-proxy", "03-pool", "04-cors", "05-like"]);
+        let err = k.resolve("6").unwrap_err();
+        assert!(!err.contains("did you mean"), "{err}");
+        assert!(err.contains("there are 5 exercises"), "{err}");
+    }
+
+    #[test]
+    fn a_name_far_from_every_exercise_gets_no_suggestion() {
+        let k = kit(&["01-bind", "02-proxy", "03-pool", "04-cors", "05-like"]);
+        let err = k.resolve("nosuch").unwrap_err();
+        assert!(!err.contains("did you mean"), "{err}");
     }
 }

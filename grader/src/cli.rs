@@ -46,8 +46,8 @@ pub(crate) struct GradingArgs {
     /// Grade another checkout of the kit (only its exercises/*/src is used).
     #[arg(long, value_name = "PATH")]
     pub(crate) submission: Option<PathBuf>,
-    /// Time limit of one check, in seconds (default: the exercise's own).
-    #[arg(long, value_name = "SECS")]
+    /// Time limit of one check, in seconds, 1 to 3600 (default: the exercise's own).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub(crate) check_timeout: Option<u64>,
     /// Run every check again even if nothing changed since the last grade.
     #[arg(long)]
@@ -74,7 +74,8 @@ pub(crate) enum Cmd {
         out: PathBuf,
         #[arg(long)]
         seed: Option<u64>,
-        #[arg(long, value_name = "SECS")]
+        /// Time limit of one check, in seconds, 1 to 3600.
+        #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
         check_timeout: Option<u64>,
     },
     /// Prove the kit sound: references pass, stubs score 0, known-wrong variants are caught, snapshots current.
@@ -97,20 +98,43 @@ pub(crate) enum Cmd {
         /// The exercise's title (default: from the name).
         #[arg(long)]
         title: Option<String>,
+        /// What the student writes.
+        #[arg(long, value_enum, default_value = "server")]
+        kind: NewKind,
     },
     /// Re-grade an exercise every time you save a file of it (q then Enter, or Ctrl-C, to stop).
     Watch {
+        /// The exercise to watch: `01-bind`, `01`, `1` or `bind`.
         exercise: String,
         #[command(flatten)]
         grading: GradingArgs,
     },
     /// Show the hints of an exercise for the stage you are stuck on.
     Hint {
+        /// The exercise: `01-bind`, `01`, `1` or `bind`.
         exercise: String,
         /// Show every hint, not only those for your current stage.
         #[arg(long)]
         all: bool,
     },
+}
+
+/// The kinds of exercise `cargo grade new` can create.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum NewKind {
+    /// A program the suite starts and talks to over TCP (like 01-bind).
+    Server,
+    /// A crate the suite links and calls through its public API (like 03-pool).
+    Library,
+}
+
+impl From<NewKind> for crate::catalog::Kind {
+    fn from(kind: NewKind) -> Self {
+        match kind {
+            NewKind::Server => crate::catalog::Kind::Server,
+            NewKind::Library => crate::catalog::Kind::Library,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

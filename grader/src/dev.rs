@@ -3,7 +3,7 @@
 use crate::catalog::{self, Kit};
 use crate::plan::resolve;
 use crate::terminal::Status_;
-use crate::{report, result, scaffold, soundness};
+use crate::{message, report, result, scaffold, soundness};
 
 pub(crate) fn check(kit: &Kit, only: Option<&str>, seed: u64) -> anyhow::Result<u8> {
     let exercises: Vec<&catalog::Exercise> = match only {
@@ -58,9 +58,13 @@ pub(crate) fn bless(kit: &Kit, name: &str, seed: u64) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-pub(crate) fn new(kit: &Kit, name: &str, title: Option<&str>) -> anyhow::Result<u8> {
-    let created = scaffold::new_exercise(kit, name, title)?;
-    println!("created exercise {name}:");
+pub(crate) fn new(kit: &Kit, name: &str, title: Option<&str>, kind: catalog::Kind) -> anyhow::Result<u8> {
+    let created = scaffold::new_exercise(kit, name, title, kind)?;
+    let word = match kind {
+        catalog::Kind::Server => "server",
+        catalog::Kind::Library => "library",
+    };
+    println!("{}", message::created_exercise(name, word));
     for f in &created.files {
         println!("  {}", f.display());
     }

@@ -33,6 +33,22 @@ pub fn grade(kit: &Kit, ex: &Exercise, source: &Source, opts: GradeOptions<'_>) 
         Ok(f) => f,
         Err(e) => return Ok(could_not_grade(ex, &shown_as, opts.seed, &format!("{e:#}"))),
     };
+    if source.is_students() {
+        let reads = crate::scan::compile_time_reads(&files);
+        if !reads.is_empty() {
+            verdicts.push(Verdict::new(
+                COMPILE,
+                CheckState::Fail,
+                crate::message::compile_time_reads(&reads, &shown_as),
+            ));
+            verdicts.extend(
+                ex.meta.checks.iter().map(|c| {
+                    Verdict::new(&c.id, CheckState::Skipped, "not run: the code must compile first".to_string())
+                }),
+            );
+            return Ok(assemble(ex, &shown_as, opts.seed, verdicts, started, None));
+        }
+    }
     let _lock = lock_staging(kit, ex)?;
     trace("read sources", started);
     let staged = stage::prepare(kit, ex, &files)?;
@@ -64,7 +80,9 @@ pub fn grade(kit: &Kit, ex: &Exercise, source: &Source, opts: GradeOptions<'_>) 
             // The suite reads a private copy of the snapshots, so a subject
             // that writes into the kit cannot change its own grade; the kit's
             // files are compared afterwards and restored if touched.
-            let guard = crate::integrity::Guard::take(ex)?;
+            let binaries: Vec<&std::path::Path> =
+                [Some(b.suite.as_path()), reference.as_deref()].into_iter().flatten().collect();
+            let guard = crate::integrity::Guard::take(kit, ex, &binaries)?;
             let snapshots = guard.snapshots().to_path_buf();
             let subject_src = staged.ws.join(stage::SUBJECT).join("src");
             let run_opts = RunOptions {

@@ -19,6 +19,7 @@ mod result;
 mod run;
 mod sandbox;
 mod scaffold;
+mod scan;
 mod seed;
 mod soundness;
 mod stage;
@@ -71,7 +72,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Some(Cmd::Bless { exercise, seed }) => dev::bless(&kit, &exercise, seed.unwrap_or(0)),
         Some(Cmd::Hint { exercise, all }) => student::hint(&kit, &exercise, all),
         Some(Cmd::Watch { exercise, grading }) => watch::run(&kit, &exercise, &grading),
-        Some(Cmd::New { name, title }) => dev::new(&kit, &name, title.as_deref()),
+        Some(Cmd::New { name, title, kind }) => dev::new(&kit, &name, title.as_deref(), kind.into()),
         Some(Cmd::Batch { submissions, exercises, out, seed, check_timeout }) => {
             batch::run(&kit, &submissions, &exercises, &out, seed.unwrap_or_else(random_seed), check_timeout)
         }

@@ -26,7 +26,11 @@ pub fn unknown_exercise(name: &str, best: Option<&str>, all: &[&str]) -> String 
     if let Some(b) = best {
         s.push_str(&format!("\n  did you mean `{b}`?  cargo grade {b}"));
     }
-    s.push_str(&format!("\n  exercises: {}", all.join(", ")));
+    let count = match all.len() {
+        1 => "there is 1 exercise".to_string(),
+        n => format!("there are {n} exercises"),
+    };
+    s.push_str(&format!("\n  {count}: {}", all.join(", ")));
     s
 }
 
@@ -187,4 +191,21 @@ pub fn foreign_result_line(line: &str) -> String {
         "the results channel carried a line the suite did not write ({shown:?}): something tried to forge or \
          disturb the verdicts, so this check fails"
     )
+}
+
+pub fn created_exercise(id: &str, kind: &str) -> String {
+    format!("created {kind} exercise {id}:")
+}
+
+pub fn compile_time_reads(found: &[crate::scan::Finding], shown_as: &Path) -> String {
+    let mut s = String::from(
+        "your code reads files outside its own src/ folder while it compiles, which a grade cannot allow \
+         (it could read the reference solution). Keep include!/include_str!/include_bytes!/#[path] pointing \
+         at files inside src/, with a plain relative path:",
+    );
+    for f in found {
+        let target = f.target.as_deref().map(|t| format!(" -> {t:?}")).unwrap_or_else(|| " (a computed path)".into());
+        s.push_str(&format!("\n  {}:{}: {}{target}", shown_as.join(&f.file).display(), f.line, f.what));
+    }
+    s
 }

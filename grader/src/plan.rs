@@ -46,12 +46,20 @@ pub fn source(a: &GradingArgs) -> Result<Source> {
 
 /// Grade `names` as `a` says, write the report, and return the exit code.
 pub fn grade_many(kit: &Kit, names: &[String], a: &GradingArgs) -> Result<u8> {
-    let exercises = select(kit, names)?;
-    let source = source(a)?;
-    let seed = a.seed.unwrap_or_else(random_seed);
     let to_terminal = a.output.is_none() && std::io::stdout().is_terminal();
     let paint = color(a.color, to_terminal) && a.format.is_human();
+    let sink = Sink { file: a.output.as_deref(), color: paint, root: &kit.root };
     let mut reporter = a.format.reporter();
+    // Nothing to grade (an unknown name, not a checkout) is still reported
+    // in the asked format, and said on stderr.
+    let (exercises, source) = match select(kit, names).and_then(|e| Ok((e, source(a)?))) {
+        Ok(found) => found,
+        Err(e) => {
+            reporter.could_not_grade(&format!("{e:#}"), &sink)?;
+            return Err(e);
+        }
+    };
+    let seed = a.seed.unwrap_or_else(random_seed);
     let mut grades = Vec::new();
     for ex in exercises {
         // A grade that could not be made is still reported, as an error.
@@ -63,7 +71,7 @@ pub fn grade_many(kit: &Kit, names: &[String], a: &GradingArgs) -> Result<u8> {
         reporter.graded(&g);
         grades.push(g);
     }
-    reporter.finish(&grades, &Sink { file: a.output.as_deref(), color: paint, root: &kit.root })?;
+    reporter.finish(&grades, &sink)?;
     Ok(worst(&grades))
 }
 

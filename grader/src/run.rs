@@ -133,7 +133,7 @@ impl Round {
         // The suite (and, for library exercises, the student's code linked
         // into it) sees only what it needs: nothing else reveals the grader.
         cmd.env_clear();
-        for key in grade_protocol::shared::ALLOWED_ENV.iter().chain(&[env::REQUIRE_TOOLS]) {
+        for key in grade_protocol::shared::ALLOWED_ENV.iter().chain(&[env::REQUIRE_TOOLS, env::SANDBOX]) {
             if let Some(v) = std::env::var_os(key) {
                 cmd.env(key, v);
             }
@@ -165,6 +165,7 @@ impl Round {
         }
         let (reader, writer) = crate::sandbox::results_pipe()?;
         crate::sandbox::pass_fd(&mut cmd, writer.as_raw_fd(), RESULTS_FD);
+        crate::sandbox::isolate_network(&mut cmd);
         use std::os::unix::process::CommandExt;
         // Relative paths written by the suite or the subject land in the
         // run's empty scratch folder, never in the student's or the kit's.

@@ -43,6 +43,12 @@ impl Source {
         }
     }
 
+    /// A student's files (their folder or a submission), as opposed to the
+    /// kit's own reference and its variants.
+    pub fn is_students(&self) -> bool {
+        matches!(self, Source::Worktree | Source::Submission(_))
+    }
+
     pub fn read(&self, ex: &Exercise) -> Result<SourceFiles> {
         match self {
             Source::Worktree => read_tree(&ex.dir.join("src")),

@@ -61,6 +61,9 @@ pub fn run(kit: &Kit, name: &str, args: &GradingArgs) -> Result<u8> {
 
     let clear = std::io::stdout().is_terminal();
     let names = [ex.id.clone()];
+    // What was graded last: a wake-up that finds the same files (the
+    // grader's own reads, an editor touching without saving) grades nothing.
+    let mut graded = fingerprint(&dir);
     loop {
         if clear {
             print!("\x1b[2J\x1b[H");
@@ -84,6 +87,11 @@ pub fn run(kit: &Kit, name: &str, args: &GradingArgs) -> Result<u8> {
                             Err(_) => break,
                         }
                     }
+                    let now = fingerprint(&dir);
+                    if now == graded {
+                        continue;
+                    }
+                    graded = now;
                     break;
                 }
                 Ok(Wake::Quit) => return Ok(0),
@@ -93,4 +101,9 @@ pub fn run(kit: &Kit, name: &str, args: &GradingArgs) -> Result<u8> {
             }
         }
     }
+}
+
+/// The watched files' contents, to tell a save from a mere access.
+fn fingerprint(dir: &std::path::Path) -> u64 {
+    crate::stage::read_tree(dir).map(|f| crate::progress::fingerprint(&f)).unwrap_or(0)
 }

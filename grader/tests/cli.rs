@@ -4,13 +4,46 @@ mod common;
 use common::*;
 
 #[test]
-fn unknown_exercise_exits_2_with_a_suggestion() {
+fn unknown_exercise_exits_2_and_lists_the_exercises_without_a_far_fetched_guess() {
     let o = cargo_grade(&["nosuch"]);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("there is no exercise `nosuch`"), "{err}");
-    assert!(err.contains("did you mean"), "{err}");
+    assert!(!err.contains("did you mean"), "nothing is close to `nosuch`: {err}");
+    assert!(err.contains("01-bind") && err.contains("05-like"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn a_number_past_the_last_exercise_says_how_many_there_are() {
+    let o = cargo_grade(&["6"]);
+    assert_eq!(code(&o), 2);
+    let err = stderr(&o);
+    assert!(!err.contains("did you mean"), "{err}");
+    let count = std::fs::read_dir(kit_root().join("exercises")).unwrap().count();
+    assert!(err.contains(&format!("there are {count} exercises")), "{err}");
+}
+
+#[test]
+fn an_unknown_exercise_still_gets_a_report_in_the_asked_format() {
+    let o = cargo_grade(&["nosuch", "--format", "json"]);
+    assert_eq!(code(&o), 2);
+    let r = json(&o);
+    assert_eq!(r["status"], "error", "{r}");
+    assert!(r["error"].as_str().unwrap().contains("nosuch"), "{r}");
+    let o = cargo_grade(&["nosuch", "--format", "junit"]);
+    let xml = stdout(&o);
+    let doc = roxmltree::Document::parse(&xml).unwrap_or_else(|e| panic!("{e}: {xml}"));
+    assert_eq!(doc.root_element().attribute("errors"), Some("1"), "{xml}");
+}
+
+#[test]
+fn a_check_timeout_that_cannot_work_is_refused() {
+    for bad in ["0", "100000"] {
+        let o = cargo_grade(&["01-bind", "--check-timeout", bad]);
+        assert_eq!(code(&o), 2, "--check-timeout {bad}");
+        assert!(stderr(&o).contains("--check-timeout"), "{}", stderr(&o));
+    }
 }
 
 #[test]

@@ -13,8 +13,8 @@ fn grade_submission(dir: &std::path::Path, extra: &[&str]) -> std::process::Outp
     cargo_grade(&args)
 }
 
-fn assert_no_leftovers(needle: &str) {
-    let left = processes_matching(needle);
+fn assert_no_leftovers(name: &str) {
+    let left = survivors(&kit_binary(name), 5);
     assert!(left.is_empty(), "processes outlived the grade: {left:#?}");
 }
 

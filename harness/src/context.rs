@@ -57,6 +57,11 @@ impl Ctx {
         self.paths.subject.as_deref().expect("this suite was started without a subject binary (GRADE_SUBJECT)")
     }
 
+    /// The subject binary, if this run has one.
+    pub(crate) fn subject_path(&self) -> Option<&Path> {
+        self.paths.subject.as_deref()
+    }
+
     /// The reference solution's binary, run beside the subject by
     /// differential checks; `None` when the suite runs without the grader
     /// (a differential check then reports itself as not run).

@@ -14,6 +14,7 @@ pub mod failure;
 pub mod fs;
 pub mod http;
 pub mod process;
+pub mod sandbox;
 pub mod snapshot;
 mod suite;
 

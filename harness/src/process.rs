@@ -60,7 +60,7 @@ pub struct Exited {
 impl Proc {
     /// Start `bin` with `spec` in a new process group.
     pub fn start(cx: &Ctx, bin: &Path, spec: &Spawn) -> Result<Proc, Failure> {
-        let mut cmd = Command::new(bin);
+        let mut cmd = Self::command(cx, bin, spec)?;
         cmd.env_clear();
         for key in ALLOWED_ENV {
             if let Some(v) = std::env::var_os(key) {
@@ -71,12 +71,7 @@ impl Proc {
         for (k, v) in &spec.env {
             cmd.env(k, v);
         }
-        cmd.args(&spec.args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(true);
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0).kill_on_drop(true);
         let mut child = cmd.spawn().map_err(|e| Failure::new(format!("could not start {}: {e}", bin.display())))?;
         let pgid = child.id().map(|id| id as i32).unwrap_or(0);
         cx.report_process(pgid);
@@ -91,6 +86,24 @@ impl Proc {
             pumps.push(tokio::spawn(pump(err, stderr.clone(), None)));
         }
         Ok(Proc { child, pgid, stdout, stderr, lines, pumps })
+    }
+
+    /// The command for `bin`: the student's program confined by the
+    /// sandbox when it is on (crate::sandbox), anything else as it is.
+    fn command(cx: &Ctx, bin: &Path, spec: &Spawn) -> Result<Command, Failure> {
+        let confined = crate::sandbox::enabled() && cx.subject_path() == Some(bin);
+        if !confined {
+            let mut cmd = Command::new(bin);
+            cmd.args(&spec.args);
+            return Ok(cmd);
+        }
+        let cwd = std::env::current_dir().map_err(|e| Failure::new(format!("no working folder: {e}")))?;
+        let policy = crate::sandbox::policy_for(bin, &spec.env, &spec.args, &cwd);
+        let (launcher, args) = crate::sandbox::wrap(bin, &spec.args, &policy)
+            .map_err(|e| Failure::new(format!("could not prepare the sandbox: {e}")))?;
+        let mut cmd = Command::new(launcher);
+        cmd.args(args).env("TMPDIR", &cwd);
+        Ok(cmd)
     }
 
     /// Wait for a stdout line starting with `listening on http://` and return

@@ -48,7 +48,11 @@ impl Suite {
 
     /// Parse the command line and environment, run, and exit.
     pub fn main(self) -> ExitCode {
-        match std::env::args().nth(1).as_deref() {
+        let args: Vec<String> = std::env::args().collect();
+        if args.get(1).map(String::as_str) == Some(crate::sandbox::LAUNCH) {
+            return crate::sandbox::launch(&args[2..]);
+        }
+        match args.get(1).map(String::as_str) {
             Some("--list") => {
                 let ids: Vec<&str> = self.checks.iter().map(|(id, _)| *id).collect();
                 println!("{}", serde_json_array(&ids));

@@ -19,6 +19,11 @@ pub fn reporter() -> Box<dyn Reporter> {
 struct Github;
 
 impl Reporter for Github {
+    fn could_not_grade(&mut self, why: &str, _sink: &Sink<'_>) -> Result<()> {
+        print!("::error title={}::{}\n", property("cargo grade"), data(why));
+        Ok(())
+    }
+
     /// The summary goes to `$GITHUB_STEP_SUMMARY` (unless `--output` names a
     /// file for it); the log gets the human report and the annotations.
     fn finish(&mut self, grades: &[Grade], sink: &Sink<'_>) -> Result<()> {

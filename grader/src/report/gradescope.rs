@@ -43,5 +43,15 @@ pub fn render(grades: &[Grade]) -> Value {
 }
 
 pub fn reporter() -> Box<dyn super::Reporter> {
-    Box::new(super::Whole(|grades, _| super::json::pretty(&render(grades))))
+    Box::new(super::Whole {
+        render: |grades, _| super::json::pretty(&render(grades)),
+        error: Some(|why| {
+            super::json::pretty(&json!({
+                "score": 0,
+                "output": format!("Could not grade: {why}"),
+                "visibility": "visible",
+                "tests": [],
+            }))
+        }),
+    })
 }

@@ -188,7 +188,10 @@ fn push_diff(s: &mut String, reference: &str, yours: &str, p: Paint) {
 }
 
 pub fn reporter() -> Box<dyn super::Reporter> {
-    Box::new(super::Whole(|grades, sink| {
-        grades.iter().map(|g| render(g, Paint(sink.color), sink.root)).collect::<Vec<_>>().join("\n")
-    }))
+    Box::new(super::Whole {
+        render: |grades, sink| {
+            grades.iter().map(|g| render(g, Paint(sink.color), sink.root)).collect::<Vec<_>>().join("\n")
+        },
+        error: None,
+    })
 }

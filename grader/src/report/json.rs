@@ -67,7 +67,19 @@ pub fn render_many(grades: &[Grade]) -> Value {
 }
 
 pub fn reporter() -> Box<dyn super::Reporter> {
-    Box::new(super::Whole(|grades, _| pretty(&render_many(grades))))
+    Box::new(super::Whole {
+        render: |grades, _| pretty(&render_many(grades)),
+        error: Some(|why| {
+            pretty(&json!({
+                "schema": "grade-run/1",
+                "status": "error",
+                "score": 0,
+                "max_score": 0,
+                "grades": [],
+                "error": why,
+            }))
+        }),
+    })
 }
 
 /// Pretty JSON with a final newline.

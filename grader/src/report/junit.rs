@@ -112,5 +112,15 @@ fn escape(s: &str, in_attribute: bool) -> String {
 }
 
 pub fn reporter() -> Box<dyn super::Reporter> {
-    Box::new(super::Whole(|grades, _| render(grades)))
+    Box::new(super::Whole { render: |grades, _| render(grades), error: Some(could_not_grade) })
+}
+
+/// One errored test case that carries why nothing could be graded.
+fn could_not_grade(why: &str) -> String {
+    let counts = "tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\" time=\"0.000\"";
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"cargo-grade\" {counts}>\n  <testsuite name=\"cargo-grade\" {counts}>\n    <testcase classname=\"cargo-grade\" name=\"grade\" time=\"0.000\">\n      <error message=\"{}\" type=\"could-not-grade\">{}</error>\n    </testcase>\n  </testsuite>\n</testsuites>\n",
+        attr(why),
+        text(why)
+    )
 }

@@ -45,6 +45,12 @@ pub trait Reporter {
     fn graded(&mut self, _grade: &Grade) {}
     /// Render every grade of the run and write it where the format says.
     fn finish(&mut self, grades: &[Grade], sink: &Sink<'_>) -> Result<()>;
+    /// Nothing could be graded (an unknown exercise, not a checkout): a
+    /// report that says so, for formats a machine reads. The human report
+    /// leaves it to the error on stderr.
+    fn could_not_grade(&mut self, _why: &str, _sink: &Sink<'_>) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// A format's name on the command line, its help and its reporter.
@@ -138,12 +144,22 @@ pub fn append_file(path: &Path, text: &str) -> Result<()> {
     Ok(())
 }
 
-/// A reporter made from a function that renders the whole run as text.
-pub struct Whole(pub fn(&[Grade], &Sink<'_>) -> String);
+/// A reporter made of functions that render the whole run as text, and
+/// a run that could not grade anything.
+pub struct Whole {
+    pub render: fn(&[Grade], &Sink<'_>) -> String,
+    pub error: Option<fn(&str) -> String>,
+}
 
 impl Reporter for Whole {
     fn finish(&mut self, grades: &[Grade], sink: &Sink<'_>) -> Result<()> {
-        sink.write(&(self.0)(grades, sink))
+        sink.write(&(self.render)(grades, sink))
+    }
+    fn could_not_grade(&mut self, why: &str, sink: &Sink<'_>) -> Result<()> {
+        match self.error {
+            Some(render) => sink.write(&render(why)),
+            None => Ok(()),
+        }
     }
 }
 

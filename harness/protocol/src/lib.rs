@@ -37,6 +37,10 @@ pub mod env {
     pub const BLESS: &str = "GRADE_BLESS";
     /// Time limit of one check, in milliseconds.
     pub const CHECK_TIMEOUT_MS: &str = "GRADE_CHECK_TIMEOUT_MS";
+    /// How graded programs are confined: `landlock` (the default where the
+    /// kernel has it) or `off` (the documented fallback, for comparison and
+    /// for systems without it).
+    pub const SANDBOX: &str = "GRADE_SANDBOX";
     /// When set (CI sets it), a check that would be skipped for a missing
     /// tool fails instead: the environment promised to have every tool.
     pub const REQUIRE_TOOLS: &str = "KIT_REQUIRE_TOOLS";
