@@ -193,9 +193,19 @@ impl Round {
                 follow.line(&line);
             }
             if let Some(s) = status {
-                // Whatever was still in the pipe belongs to this round.
-                while let Ok(line) = self.events.recv_timeout(POLL) {
-                    follow.line(&line);
+                // Whatever was still in the pipe belongs to this round: read
+                // it to the end (the reader hangs up at end of file), not
+                // just until the reader is slow once, which on a busy
+                // machine lost the last check's verdict. Bounded, in case
+                // something the suite started still holds the pipe.
+                let drained_by = Instant::now() + GRACE;
+                loop {
+                    match self.events.recv_timeout(POLL) {
+                        Ok(line) => follow.line(&line),
+                        Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                        Err(mpsc::RecvTimeoutError::Timeout) if Instant::now() >= drained_by => break,
+                        Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    }
                 }
                 exit = Some(s);
                 break;

@@ -85,7 +85,7 @@ fn gradescope_results_have_the_fields_gradescope_reads() {
     let r: serde_json::Value = serde_json::from_str(&graded("gradescope")).unwrap();
     assert!(r["score"].is_number());
     let tests = r["tests"].as_array().expect("tests array");
-    assert_eq!(tests.len(), 14);
+    assert_eq!(tests.len(), 20);
     let mut total = 0.0;
     for t in tests {
         let score = t["score"].as_f64().expect("score");

@@ -161,7 +161,7 @@ fn a_private_suites_folder_replaces_the_kits_suite() {
         std::fs::write(&p, text.replace(from, to)).unwrap();
     };
     edit("Cargo.toml", "bind-suite", "bind-private-suite");
-    edit("src/main.rs", r#".check("bind.listens", bind_listens)"#, r#".check("private.listens", bind_listens)"#);
+    edit("src/main.rs", r#".check("bind.listens","#, r#".check("private.listens","#);
     edit("exercise.toml", r#"id = "bind.listens""#, r#"id = "private.listens""#);
     edit("variants.toml", r#"caught_by = ["bind.listens"]"#, r#"caught_by = ["private.listens"]"#);
     let dir = private.path().to_string_lossy().into_owned();

@@ -19,8 +19,9 @@ use crate::app::AppState;
 /// - `HEAD`: the same status and headers, with an empty body.
 /// - Another method on an existing file: 405 (JSON error) with the header
 ///   `Allow: GET,HEAD`.
-/// - Anything else: 404 with `{"error":"not found: <path>"}`
-///   (`ApiError::not_found`).
+/// - Anything else, including a path the file system cannot open: 404
+///   with `{"error":"not found: <path>"}` (`ApiError::not_found`).
+/// - The query (`?v=2`) is not part of the path: use `uri.path()`.
 ///
 /// See "Serving the frontend" in `docs/src/01-bind.md`.
 pub async fn serve(State(state): State<AppState>, method: Method, uri: Uri) -> Response {
@@ -41,8 +42,9 @@ pub fn safe_relative_path(url_path: &str) -> Option<PathBuf> {
 }
 
 /// The `Content-Type` for a file, by its extension: see the table in
-/// "Serving the frontend", `docs/src/01-bind.md`. Unknown extensions are
-/// `application/octet-stream`.
+/// "Serving the frontend", `docs/src/01-bind.md`. The extension is what
+/// follows the last dot, in any case (`STYLE.CSS` is a stylesheet). Unknown
+/// extensions are `application/octet-stream`.
 pub fn content_type_for(path: &Path) -> &'static str {
     todo!("map the file's extension to a content type (docs/src/01-bind.md, \"Serving the frontend\")")
 }
