@@ -140,6 +140,7 @@ pub struct Staged {
 
 pub const SUBJECT: &str = "subject";
 pub const SUITE: &str = "suite";
+pub const REFERENCE: &str = "reference";
 
 /// Prepare `<target>/grade/ws/<id>` with the kit's files and `files` as the
 /// subject's `src/`.
@@ -191,16 +192,19 @@ fn stage_package(ex: &Exercise, dir: &Path, files: &SourceFiles, bin_name: &str)
 pub fn prepare_reference(kit: &Kit, ex: &Exercise) -> Result<(Staged, u64)> {
     let ws = kit.target_dir.join("grade").join("ws").join(format!("{}.reference", ex.id));
     std::fs::create_dir_all(&ws).with_context(|| message::cannot_create(&ws))?;
-    let root = root_manifest_for(kit, &[SUBJECT])?;
+    // A member folder named apart from the subject's: cargo derives a
+    // library's file names from its path relative to the workspace, and the
+    // two workspaces share one target directory.
+    let root = root_manifest_for(kit, &[REFERENCE])?;
     write_if_changed(&ws.join("Cargo.toml"), root.as_bytes())?;
     let lock = std::fs::read(kit.root.join("Cargo.lock")).unwrap_or_default();
     write_if_changed(&ws.join("Cargo.lock"), &lock)?;
     let files = read_tree(&ex.solution_dir.join("src"))?;
-    stage_package(ex, &ws.join(SUBJECT), &files, &reference_bin_name(ex))?;
+    stage_package(ex, &ws.join(REFERENCE), &files, &reference_bin_name(ex))?;
     let mut h = grade_protocol::shared::Fnv::new();
     h.eat(root.as_bytes());
     h.eat(&lock);
-    for (p, bytes) in read_tree(&ws.join(SUBJECT))? {
+    for (p, bytes) in read_tree(&ws.join(REFERENCE))? {
         h.eat(p.to_string_lossy().as_bytes());
         h.eat(&bytes);
     }

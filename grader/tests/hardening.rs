@@ -194,6 +194,13 @@ fn probing_program() -> String {
     // Open descriptors besides 0, 1, 2 and the one listing them.
     let fds = std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0);
     println!("PROBE stray-descriptors {{}}", if fds > 4 {{ "ok" }} else {{ "denied" }});
+    // A server of the check's (here: one the program opens itself on its
+    // PORT, which it may) reached by connecting to it: the reference's
+    // server beside it in a differential check would be reached the same way.
+    let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(0);
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port));
+    let reached = listener.is_ok() && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
+    println!("PROBE connect {{}}", if reached {{ "ok" }} else {{ "denied" }});
     std::process::exit(1);
 }}
 "#,
@@ -220,7 +227,7 @@ fn the_sandbox_keeps_the_program_from_the_reference_the_kit_and_the_suite() {
     let (o, r) = grade(sub.path(), &[]);
     assert_eq!(code(&o), 1, "{r:#}");
     let seen = probes(&r);
-    assert_eq!(seen.len(), 7, "every probe reported: {r:#}");
+    assert_eq!(seen.len(), 8, "every probe reported: {r:#}");
     // Without root there is no network namespace to make (documented).
     let root = unsafe { libc::geteuid() } == 0;
     let reached: Vec<&(String, String)> = seen.iter().filter(|(k, v)| v == "ok" && (root || k != "network")).collect();

@@ -26,9 +26,18 @@ use grade_protocol::shared::ALLOWED_ENV;
 pub struct Spawn {
     pub env: Vec<(String, String)>,
     pub args: Vec<String>,
+    /// TCP ports the student's program may connect to (a proxy's upstreams);
+    /// in the sandbox, every other port is refused.
+    pub connect: Vec<u16>,
 }
 
 impl Spawn {
+    /// Let the program connect to `port` (the sandbox refuses the rest).
+    pub fn connect_to(mut self, port: u16) -> Self {
+        self.connect.push(port);
+        self
+    }
+
     pub fn env(mut self, key: &str, value: impl Into<String>) -> Self {
         self.env.push((key.to_string(), value.into()));
         self
@@ -107,7 +116,7 @@ impl Proc {
             return Ok(cmd);
         }
         let cwd = std::env::current_dir().map_err(|e| Failure::new(format!("no working folder: {e}")))?;
-        let policy = crate::sandbox::policy_for(bin, &spec.env, &spec.args, &cwd);
+        let policy = crate::sandbox::policy_for(bin, &spec.env, &spec.args, &spec.connect, &cwd);
         let (launcher, args) = crate::sandbox::wrap(bin, &spec.args, &policy)
             .map_err(|e| Failure::new(format!("could not prepare the sandbox: {e}")))?;
         let mut cmd = Command::new(launcher);

@@ -1,7 +1,8 @@
 //! Confining the graded program. On Linux with Landlock, a subject runs
 //! behind a ruleset that lets it read the system's own folders and its
-//! binary, and write only its working folder and the paths its check gave
-//! it: the kit, `target/` (with the reference solution's binary), the
+//! binary, write only its working folder and the paths its check gave it,
+//! listen only on the ports it was given and connect only where its check
+//! allows (never to the reference's server beside it): the kit, `target/` (with the reference solution's binary), the
 //! solutions and other graders' files are out of its reach, and Landlock's
 //! ptrace scoping keeps it out of the suite's `/proc` entries. Elsewhere,
 //! or with `GRADE_SANDBOX=off`, it runs unconfined (docs/src/grading.md).
@@ -24,6 +25,14 @@ pub struct Policy {
     pub read: Vec<PathBuf>,
     /// Read, write, create and remove below these.
     pub write: Vec<PathBuf>,
+    /// TCP ports it may listen on (its `PORT`, `TLS_PORT`, ...).
+    #[serde(default)]
+    pub bind: Vec<u16>,
+    /// TCP ports it may connect to (a proxy's upstreams): none unless its
+    /// check says so, so it cannot reach the reference solution's server
+    /// that a differential check runs beside it.
+    #[serde(default)]
+    pub connect: Vec<u16>,
 }
 
 /// Whether subjects are confined in this run.
@@ -35,7 +44,7 @@ pub fn enabled() -> bool {
 /// system's folders and its binary to read; its folder and every path its
 /// check handed it (a database file's folder, a site to serve, a rule file)
 /// to write.
-pub fn policy_for(bin: &Path, env: &[(String, String)], args: &[String], cwd: &Path) -> Policy {
+pub fn policy_for(bin: &Path, env: &[(String, String)], args: &[String], connect: &[u16], cwd: &Path) -> Policy {
     // `/proc/self` (opened by the launcher, whose pid the program keeps):
     // its own entries only, never the suite's environment or open files.
     let mut read: Vec<PathBuf> = ["/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc", "/proc/self", "/sys", "/dev"]
@@ -55,7 +64,8 @@ pub fn policy_for(bin: &Path, env: &[(String, String)], args: &[String], cwd: &P
             write.push(parent.to_path_buf());
         }
     }
-    Policy { read, write }
+    let bind = env.iter().filter(|(k, _)| k.ends_with("PORT")).filter_map(|(_, v)| v.parse::<u16>().ok()).collect();
+    Policy { read, write, bind, connect: connect.to_vec() }
 }
 
 /// The command line that starts `bin args` confined by `policy`: the
@@ -97,14 +107,23 @@ pub fn launch(args: &[String]) -> std::process::ExitCode {
 
 #[cfg(target_os = "linux")]
 fn confine(policy: &Policy) -> Result<(), landlock::RulesetError> {
-    use landlock::{path_beneath_rules, Access, AccessFs, Ruleset, RulesetAttr, RulesetCreatedAttr, Scope, ABI};
+    use landlock::{
+        path_beneath_rules, Access, AccessFs, AccessNet, NetPort, Ruleset, RulesetAttr, RulesetCreatedAttr,
+        RulesetError, Scope, ABI,
+    };
     let abi = ABI::V6;
+    let ports = |list: &[u16], access: AccessNet| -> Vec<Result<NetPort, RulesetError>> {
+        list.iter().map(|p| Ok(NetPort::new(*p, access))).collect()
+    };
     Ruleset::default()
         .handle_access(AccessFs::from_all(abi))?
+        .handle_access(AccessNet::from_all(abi))?
         .scope(Scope::from_all(abi))?
         .create()?
         .add_rules(path_beneath_rules(&policy.read, AccessFs::from_read(abi)))?
         .add_rules(path_beneath_rules(&policy.write, AccessFs::from_all(abi)))?
+        .add_rules(ports(&policy.bind, AccessNet::BindTcp))?
+        .add_rules(ports(&policy.connect, AccessNet::ConnectTcp))?
         .restrict_self()?;
     Ok(())
 }

@@ -140,7 +140,7 @@ async fn run(mut cx: Ctx, scenarios: &[Scenario]) -> CheckResult {
         url.clone(),
     ];
     let started = Instant::now();
-    let mut browser = Proc::start(&cx, &chromium, &Spawn { env: Vec::new(), args })?;
+    let mut browser = Proc::start(&cx, &chromium, &Spawn { env: Vec::new(), args, connect: Vec::new() })?;
     let Some(exited) = browser.wait_exit(BROWSER_LIMIT).await else {
         drop(browser);
         return Err(Failure::new(format!(
