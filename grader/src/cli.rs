@@ -99,7 +99,8 @@ pub(crate) enum Cmd {
         /// One seed for every mutant (default: each mutant's own, derived from its name).
         #[arg(long)]
         seed: Option<u64>,
-        /// Grades at a time.
+        /// Grades at a time, of different exercises (one exercise's mutants
+        /// are graded one after another).
         #[arg(long, short = 'j', value_name = "N", default_value_t = 2)]
         jobs: usize,
         /// Only the mutants whose name contains TEXT.
@@ -120,6 +121,12 @@ pub(crate) enum Cmd {
         /// Time limit of one check, in seconds (default: the exercise's own).
         #[arg(long, value_name = "SECS")]
         check_timeout: Option<u64>,
+        /// Internal: grade the one mutant named by --only (exactly) and
+        /// print its verdict as JSON. With -j N, each grade runs in a
+        /// process of its own, since a grade ends by killing every process
+        /// below its grader.
+        #[arg(long, hide = true)]
+        worker: bool,
     },
     /// Re-record an exercise's snapshots from its reference solution.
     Bless {

@@ -79,9 +79,27 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Some(Cmd::Check { exercise, seed, mutants }) => {
             dev::check(&kit, exercise.as_deref(), seed.unwrap_or_else(random_seed), mutants)
         }
-        Some(Cmd::Mutants { exercises, format, seed, jobs, only, slice, fresh, verbose, list, check_timeout }) => {
+        Some(Cmd::Mutants {
+            exercises,
+            format,
+            seed,
+            jobs,
+            only,
+            slice,
+            fresh,
+            verbose,
+            list,
+            check_timeout,
+            worker,
+        }) => {
             if list {
                 return dev::list_mutants(&kit, &exercises);
+            }
+            if let (true, [exercise], Some(id)) = (worker, &exercises[..], &only) {
+                let ex = plan::resolve(&kit, exercise)?;
+                let v = mutants::work(&kit, ex, id, seed.unwrap_or_else(|| mutants::seed_of(id)), check_timeout)?;
+                println!("{}", serde_json::to_string(&v)?);
+                return Ok(0);
             }
             let opts = mutants::RunOptions { seed, jobs, only, fresh, slice, check_timeout };
             dev::mutants(&kit, &exercises, &opts, format == cli::MutantsFormat::Json, verbose)

@@ -37,7 +37,7 @@ use grade_protocol::shared::Fnv;
 pub const CHECK_SLICE: usize = 3;
 
 /// Bumped when the meaning of a cached verdict changes.
-const CACHE_VERSION: &str = "mutants-cache/1";
+const CACHE_VERSION: &str = "mutants-cache/2";
 
 /// One mutant of a reference, inside code the student writes.
 #[derive(Debug, Clone)]
@@ -545,20 +545,40 @@ pub fn run(
     let total = jobs.len();
     let done = Mutex::new(0usize);
     let results: Mutex<BTreeMap<(String, usize), (Verdict, bool)>> = Mutex::new(BTreeMap::new());
-    let queue = Mutex::new(jobs.into_iter().collect::<std::collections::VecDeque<_>>());
+    // The queue, and the exercises being graded: one grade per exercise at
+    // a time (see `grade_one`).
+    let state = Mutex::new((jobs.into_iter().collect::<std::collections::VecDeque<_>>(), BTreeSet::<String>::new()));
+    let freed = std::sync::Condvar::new();
     let started = Instant::now();
     let per_exercise_ms: Mutex<BTreeMap<String, (std::time::Duration, std::time::Duration)>> =
         Mutex::new(BTreeMap::new());
     let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
     std::thread::scope(|s| {
-        for worker in 0..opts.jobs.max(1) {
-            let (queue, results, done, failure, per_exercise_ms, listings) =
-                (&queue, &results, &done, &failure, &per_exercise_ms, &listings);
+        for _ in 0..opts.jobs.max(1) {
+            let (state, freed, results, done, failure, per_exercise_ms, listings) =
+                (&state, &freed, &results, &done, &failure, &per_exercise_ms, &listings);
+            let release = move |id: &str| {
+                state.lock().unwrap().1.remove(id);
+                freed.notify_all();
+            };
             s.spawn(move || loop {
-                if failure.lock().unwrap().is_some() || crate::sandbox::interrupted() {
-                    return;
-                }
-                let Some(job) = queue.lock().unwrap().pop_front() else {
+                let job = {
+                    let mut st = state.lock().unwrap();
+                    loop {
+                        if st.0.is_empty() || failure.lock().unwrap().is_some() || crate::sandbox::interrupted() {
+                            break None;
+                        }
+                        let (queue, busy) = &mut *st;
+                        if let Some(pos) = queue.iter().position(|j| !busy.contains(&j.ex.id)) {
+                            let job = queue.remove(pos).expect("found");
+                            busy.insert(job.ex.id.clone());
+                            break Some(job);
+                        }
+                        st = freed.wait(st).unwrap();
+                    }
+                };
+                let Some(job) = job else {
+                    freed.notify_all();
                     return;
                 };
                 let ex_pos = exercises.iter().position(|e| e.id == job.ex.id).expect("listed");
@@ -566,7 +586,7 @@ pub fn run(
                 let t = Instant::now();
                 let (verdict, was_cached) = match (!opts.fresh).then(|| cached(kit, job.ex, job.fp)).flatten() {
                     Some(v) => (v, true),
-                    None => match grade_one(kit, job.ex, worker, m, job.files, job.seed, opts.check_timeout) {
+                    None => match grade_isolated(kit, job.ex, m, job.files, job.seed, opts) {
                         Ok(v) => {
                             if v.outcome != Outcome::Error {
                                 save(kit, job.ex, job.fp, &v);
@@ -575,10 +595,12 @@ pub fn run(
                         }
                         Err(e) => {
                             *failure.lock().unwrap() = Some(e);
+                            release(&job.ex.id);
                             return;
                         }
                     },
                 };
+                release(&job.ex.id);
                 {
                     // Wall time: from the first of its grades starting to the last ending.
                     let (from, to) = (t.duration_since(started), started.elapsed());
@@ -678,26 +700,68 @@ pub fn run(
     Ok(reports)
 }
 
-/// Grade one mutant in worker `worker`'s staging slot: worker 0 stages in
-/// the exercise's own folder, worker N in `<id>-mN`, so grades of one
-/// exercise can run side by side (cargo still builds one at a time).
+/// Grade a mutant in this process when grades run one at a time, or else in
+/// a process of its own: at its end a grade kills every process below its
+/// grader (what a hostile subject may have left behind), which would take
+/// the other grades' builds and suites with it.
+fn grade_isolated(
+    kit: &Kit,
+    ex: &Exercise,
+    m: &Mutant,
+    files: SourceFiles,
+    seed: u64,
+    opts: &RunOptions,
+) -> Result<Verdict> {
+    if opts.jobs <= 1 {
+        return grade_one(kit, ex, m, files, seed, opts.check_timeout);
+    }
+    let mut cmd = Command::new(std::env::current_exe().context("cannot find the grader's own binary")?);
+    cmd.current_dir(&kit.root).args(["mutants", &ex.id, "--worker", "--only", &m.id(), "--seed", &seed.to_string()]);
+    if let Some(t) = opts.check_timeout {
+        cmd.args(["--check-timeout", &t.to_string()]);
+    }
+    // A private suite (`--suites DIR`) is the child's too.
+    if ex.suite_dir != kit.root.join("grader/suites").join(&ex.id) {
+        if let Some(dir) = ex.suite_dir.parent() {
+            cmd.arg("--suites").arg(dir);
+        }
+    }
+    let out = cmd.stdin(Stdio::null()).stderr(Stdio::inherit()).output().context("cannot start a grader")?;
+    if crate::sandbox::interrupted() {
+        bail!(crate::message::interrupted());
+    }
+    if !out.status.success() {
+        bail!("grading mutant `{}` of {} failed ({})", m.id(), ex.id, out.status);
+    }
+    serde_json::from_slice(&out.stdout).with_context(|| format!("the grade of mutant `{}` printed no verdict", m.id()))
+}
+
+/// `cargo grade mutants NN --worker --only ID`: grade the mutant whose id is
+/// exactly `id`.
+pub fn work(kit: &Kit, ex: &Exercise, id: &str, seed: u64, check_timeout: Option<u64>) -> Result<Verdict> {
+    let listing = list(kit, ex)?;
+    let m = listing.mutants.iter().find(|m| m.id() == id).ok_or_else(|| anyhow!("{} has no mutant `{id}`", ex.id))?;
+    let files = m.apply(&stage::read_tree(&ex.solution_dir.join("src"))?)?;
+    grade_one(kit, ex, m, files, seed, check_timeout)
+}
+
+/// Grade one mutant in the exercise's staging folder. Never two of one
+/// exercise at once, even in folders of their own: cargo names a path
+/// package's build by its path relative to its workspace, so two staged
+/// copies of one crate in one target directory share (and overwrite) one
+/// another's compiled library, and a grade could link the other mutant.
 fn grade_one(
     kit: &Kit,
     ex: &Exercise,
-    worker: usize,
     m: &Mutant,
     files: SourceFiles,
     seed: u64,
     check_timeout: Option<u64>,
 ) -> Result<Verdict> {
-    let mut slot = ex.clone();
-    if worker > 0 {
-        slot.id = format!("{}-m{worker}", ex.id);
-    }
     let t = Instant::now();
     let g = grade::grade(
         kit,
-        &slot,
+        ex,
         &Source::Mutant { name: m.id(), files },
         GradeOptions { seed, color: false, bless: None, check_timeout, progress: &mut |_| {} },
     )?;
