@@ -35,7 +35,8 @@ pub fn grade(kit: &Kit, ex: &Exercise, source: &Source, opts: GradeOptions<'_>) 
     if source.is_students() {
         let reads = crate::scan::compile_time_reads(&files);
         if !reads.is_empty() {
-            let why = crate::message::compile_time_reads(&reads, &shown_as);
+            let lines: Vec<String> = reads.iter().map(|r| r.describe(&shown_as)).collect();
+            let why = crate::message::compile_time_reads(&lines);
             let verdicts = not_compiled(ex, Verdict::new(COMPILE, CheckState::Fail, why));
             return Ok(assemble(ex, &shown_as, opts.seed, verdicts, started, None));
         }

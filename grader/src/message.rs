@@ -197,15 +197,15 @@ pub fn created_exercise(id: &str, kind: &str) -> String {
     format!("created {kind} exercise {id}:")
 }
 
-pub fn compile_time_reads(found: &[crate::scan::Finding], shown_as: &Path) -> String {
+/// `found`: one line per read, `file:line: what -> target`.
+pub fn compile_time_reads(found: &[String]) -> String {
     let mut s = String::from(
         "your code reads files outside its own src/ folder while it compiles, which a grade cannot allow \
          (it could read the reference solution). Keep include!/include_str!/include_bytes!/#[path] pointing \
          at files inside src/, with a plain relative path:",
     );
     for f in found {
-        let target = f.target.as_deref().map(|t| format!(" -> {t:?}")).unwrap_or_else(|| " (a computed path)".into());
-        s.push_str(&format!("\n  {}:{}: {}{target}", shown_as.join(&f.file).display(), f.line, f.what));
+        s.push_str(&format!("\n  {f}"));
     }
     s
 }

@@ -170,7 +170,7 @@ pub fn list(kit: &Kit, ex: &Exercise) -> Result<Listing> {
     }
     let listed: Vec<Listed> = serde_json::from_slice(&out.stdout)
         .with_context(|| format!("cargo mutants --list --json printed something unexpected for {}", ex.id))?;
-    let prefix = format!("{}/", stage::SUBJECT);
+    let prefix = format!("{}/", stage::REFERENCE);
     let reference = stage::read_tree(&ex.solution_dir.join("src"))?;
     let stub_files = stub(kit, ex);
     let stub = scope::Stub::new(stub_files.iter().map(|(p, t)| (format!("src/{}", p.display()), t.as_str())));
@@ -510,7 +510,29 @@ pub fn run(
     opts: &RunOptions,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<Vec<Report>> {
+    let (jobs, listings, equivalents) = plan_jobs(kit, exercises, opts)?;
+    let (results, per_exercise_ms) = grade_jobs(kit, exercises, opts, progress, jobs, &listings)?;
     let mut reports = Vec::new();
+    for ((ex, listing), eq) in exercises.iter().zip(&listings).zip(&equivalents) {
+        let ms = per_exercise_ms.get(&ex.id).map(|(from, to)| to.saturating_sub(*from).as_millis() as u64).unwrap_or(0);
+        reports.push(report_for(ex, listing, eq, &results, ms));
+    }
+    Ok(reports)
+}
+
+/// Verdicts by (exercise, mutant index), and whether each came from the cache.
+type Results = BTreeMap<(String, usize), (Verdict, bool)>;
+/// Per exercise: when its first grade started and its last ended.
+type Spans = BTreeMap<String, (std::time::Duration, std::time::Duration)>;
+
+/// The mutants to grade: the slice (or all), plus every verdict already
+/// cached; with each exercise's listing and equivalents file.
+#[allow(clippy::type_complexity)]
+fn plan_jobs<'a>(
+    kit: &Kit,
+    exercises: &[&'a Exercise],
+    opts: &RunOptions,
+) -> Result<(Vec<Job<'a>>, Vec<Listing>, Vec<equivalents::Equivalents>)> {
     let mut jobs: Vec<Job> = Vec::new();
     let mut listings = Vec::new();
     let mut equivalents = Vec::new();
@@ -542,6 +564,18 @@ pub fn run(
         equivalents.push(eq);
     }
 
+    Ok((jobs, listings, equivalents))
+}
+
+/// Grade `jobs` on `opts.jobs` workers, one grade per exercise at a time.
+fn grade_jobs(
+    kit: &Kit,
+    exercises: &[&Exercise],
+    opts: &RunOptions,
+    progress: &(dyn Fn(&str) + Sync),
+    jobs: Vec<Job<'_>>,
+    listings: &[Listing],
+) -> Result<(Results, Spans)> {
     let total = jobs.len();
     let done = Mutex::new(0usize);
     let results: Mutex<BTreeMap<(String, usize), (Verdict, bool)>> = Mutex::new(BTreeMap::new());
@@ -556,56 +590,34 @@ pub fn run(
     std::thread::scope(|s| {
         for _ in 0..opts.jobs.max(1) {
             let (state, freed, results, done, failure, per_exercise_ms, listings) =
-                (&state, &freed, &results, &done, &failure, &per_exercise_ms, &listings);
+                (&state, &freed, &results, &done, &failure, &per_exercise_ms, listings);
             let release = move |id: &str| {
                 state.lock().unwrap().1.remove(id);
                 freed.notify_all();
             };
             s.spawn(move || loop {
-                let job = {
-                    let mut st = state.lock().unwrap();
-                    loop {
-                        if st.0.is_empty() || failure.lock().unwrap().is_some() || crate::sandbox::interrupted() {
-                            break None;
-                        }
-                        let (queue, busy) = &mut *st;
-                        if let Some(pos) = queue.iter().position(|j| !busy.contains(&j.ex.id)) {
-                            let job = queue.remove(pos).expect("found");
-                            busy.insert(job.ex.id.clone());
-                            break Some(job);
-                        }
-                        st = freed.wait(st).unwrap();
-                    }
-                };
-                let Some(job) = job else {
+                let Some(job) = next_job(state, freed, failure) else {
                     freed.notify_all();
                     return;
                 };
                 let ex_pos = exercises.iter().position(|e| e.id == job.ex.id).expect("listed");
                 let m = &listings[ex_pos].mutants[job.index];
                 let t = Instant::now();
-                let (verdict, was_cached) = match (!opts.fresh).then(|| cached(kit, job.ex, job.fp)).flatten() {
-                    Some(v) => (v, true),
-                    None => match grade_isolated(kit, job.ex, m, job.files, job.seed, opts) {
-                        Ok(v) => {
-                            if v.outcome != Outcome::Error {
-                                save(kit, job.ex, job.fp, &v);
-                            }
-                            (v, false)
-                        }
-                        Err(e) => {
-                            *failure.lock().unwrap() = Some(e);
-                            release(&job.ex.id);
-                            return;
-                        }
-                    },
+                let (ex, fp) = (job.ex, job.fp);
+                let graded = verdict_of(kit, ex, m, job.files, job.seed, fp, opts);
+                release(&ex.id);
+                let (verdict, was_cached) = match graded {
+                    Ok(v) => v,
+                    Err(e) => {
+                        *failure.lock().unwrap() = Some(e);
+                        return;
+                    }
                 };
-                release(&job.ex.id);
                 {
                     // Wall time: from the first of its grades starting to the last ending.
                     let (from, to) = (t.duration_since(started), started.elapsed());
                     let mut spans = per_exercise_ms.lock().unwrap();
-                    let e = spans.entry(job.ex.id.clone()).or_insert((from, to));
+                    let e = spans.entry(ex.id.clone()).or_insert((from, to));
                     *e = (e.0.min(from), e.1.max(to));
                 }
                 let n = {
@@ -613,19 +625,14 @@ pub fn run(
                     *d += 1;
                     *d
                 };
-                progress(&format!(
-                    "[{n}/{total} {:>4}s] {} {:<10} {}{}",
-                    started.elapsed().as_secs(),
-                    job.ex.id,
-                    verdict.outcome.word(),
-                    m.id(),
-                    if was_cached {
-                        " (cached)".to_string()
-                    } else {
-                        format!(" ({:.1} s)", verdict.ms as f64 / 1000.0)
-                    }
-                ));
-                results.lock().unwrap().insert((job.ex.id.clone(), job.index), (verdict, was_cached));
+                let took = if was_cached {
+                    " (cached)".to_string()
+                } else {
+                    format!(" ({:.1} s)", verdict.ms as f64 / 1000.0)
+                };
+                let at = started.elapsed().as_secs();
+                progress(&format!("[{n}/{total} {at:>4}s] {} {:<10} {}{took}", ex.id, verdict.outcome.word(), m.id()));
+                results.lock().unwrap().insert((ex.id.clone(), job.index), (verdict, was_cached));
             });
         }
     });
@@ -635,69 +642,113 @@ pub fn run(
     if crate::sandbox::interrupted() {
         bail!(crate::message::interrupted());
     }
-    let results = results.into_inner().unwrap();
-    let per_exercise_ms = per_exercise_ms.into_inner().unwrap();
-    for ((ex, listing), eq) in exercises.iter().zip(&listings).zip(&equivalents) {
-        let mut rows = Vec::new();
-        let mut matched = BTreeSet::new();
-        for (i, m) in listing.mutants.iter().enumerate() {
-            let Some((v, was_cached)) = results.get(&(ex.id.clone(), i)) else {
-                continue;
-            };
-            let mut row = Row {
-                id: m.id(),
-                file: m.file.clone(),
-                line: m.line,
-                function: m.function.clone(),
-                outcome: v.outcome,
-                caught_by: v.caught_by.clone(),
-                detail: v.detail.clone(),
-                reason: String::new(),
-                seed: v.seed,
-                ms: v.ms,
-                cached: *was_cached,
-            };
-            if let Some((j, e)) = eq.find(m) {
-                matched.insert(j);
-                if v.outcome == Outcome::Survived {
-                    row.outcome = Outcome::Equivalent;
-                    row.reason = e.reason.clone();
-                }
-            }
-            rows.push(row);
+    Ok((results.into_inner().unwrap(), per_exercise_ms.into_inner().unwrap()))
+}
+
+/// The queue of jobs, and the exercises being graded now.
+type Queue<'a> = (std::collections::VecDeque<Job<'a>>, BTreeSet<String>);
+
+/// The next job whose exercise is not being graded (one grade per exercise
+/// at a time, see `grade_one`); `None` when there is none left or the run
+/// stops.
+fn next_job<'a>(
+    state: &Mutex<Queue<'a>>,
+    freed: &std::sync::Condvar,
+    failure: &Mutex<Option<anyhow::Error>>,
+) -> Option<Job<'a>> {
+    let mut st = state.lock().unwrap();
+    loop {
+        if st.0.is_empty() || failure.lock().unwrap().is_some() || crate::sandbox::interrupted() {
+            return None;
         }
-        let mut stale = eq.stale(&listing.mutants);
-        for r in &rows {
-            if matches!(r.outcome, Outcome::Killed | Outcome::Timeout) && eq.find_id(&r.id).is_some() {
-                stale.push(format!(
-                    "{} is listed as equivalent but is {} now: remove its entry",
-                    r.id,
-                    r.outcome.word()
-                ));
-            }
+        let (queue, busy) = &mut *st;
+        if let Some(pos) = queue.iter().position(|j| !busy.contains(&j.ex.id)) {
+            let job = queue.remove(pos).expect("found");
+            busy.insert(job.ex.id.clone());
+            return Some(job);
         }
-        let mut counts = BTreeMap::new();
-        for r in &rows {
-            *counts.entry(r.outcome).or_insert(0) += 1;
-        }
-        let mut report = Report {
-            exercise: ex.id.clone(),
-            listed: listing.all,
-            in_scope: listing.mutants.len(),
-            todo_functions: listing.todo_functions,
-            graded: rows.len(),
-            counts,
-            score: None,
-            stale,
-            rows,
-            ms: per_exercise_ms.get(&ex.id).map(|(from, to)| to.saturating_sub(*from).as_millis() as u64).unwrap_or(0),
-        };
-        let detected = report.count(Outcome::Killed) + report.count(Outcome::Timeout);
-        let relevant = detected + report.count(Outcome::Survived);
-        report.score = (relevant > 0).then(|| 100.0 * detected as f64 / relevant as f64);
-        reports.push(report);
+        st = freed.wait(st).unwrap();
     }
-    Ok(reports)
+}
+
+/// A mutant's verdict: from the cache, or graded now (and cached, unless
+/// it could not be graded).
+fn verdict_of(
+    kit: &Kit,
+    ex: &Exercise,
+    m: &Mutant,
+    files: SourceFiles,
+    seed: u64,
+    fp: u64,
+    opts: &RunOptions,
+) -> Result<(Verdict, bool)> {
+    if let Some(v) = (!opts.fresh).then(|| cached(kit, ex, fp)).flatten() {
+        return Ok((v, true));
+    }
+    let v = grade_isolated(kit, ex, m, files, seed, opts)?;
+    if v.outcome != Outcome::Error {
+        save(kit, ex, fp, &v);
+    }
+    Ok((v, false))
+}
+
+/// One exercise's report: each graded mutant's row, equivalents applied,
+/// stale entries named, the share caught.
+fn report_for(ex: &Exercise, listing: &Listing, eq: &equivalents::Equivalents, results: &Results, ms: u64) -> Report {
+    let mut rows = Vec::new();
+    let mut matched = BTreeSet::new();
+    for (i, m) in listing.mutants.iter().enumerate() {
+        let Some((v, was_cached)) = results.get(&(ex.id.clone(), i)) else {
+            continue;
+        };
+        let mut row = Row {
+            id: m.id(),
+            file: m.file.clone(),
+            line: m.line,
+            function: m.function.clone(),
+            outcome: v.outcome,
+            caught_by: v.caught_by.clone(),
+            detail: v.detail.clone(),
+            reason: String::new(),
+            seed: v.seed,
+            ms: v.ms,
+            cached: *was_cached,
+        };
+        if let Some((j, e)) = eq.find(m) {
+            matched.insert(j);
+            if v.outcome == Outcome::Survived {
+                row.outcome = Outcome::Equivalent;
+                row.reason = e.reason.clone();
+            }
+        }
+        rows.push(row);
+    }
+    let mut stale = eq.stale(&listing.mutants);
+    for r in &rows {
+        if matches!(r.outcome, Outcome::Killed | Outcome::Timeout) && eq.find_id(&r.id).is_some() {
+            stale.push(format!("{} is listed as equivalent but is {} now: remove its entry", r.id, r.outcome.word()));
+        }
+    }
+    let mut counts = BTreeMap::new();
+    for r in &rows {
+        *counts.entry(r.outcome).or_insert(0) += 1;
+    }
+    let mut report = Report {
+        exercise: ex.id.clone(),
+        listed: listing.all,
+        in_scope: listing.mutants.len(),
+        todo_functions: listing.todo_functions,
+        graded: rows.len(),
+        counts,
+        score: None,
+        stale,
+        rows,
+        ms,
+    };
+    let detected = report.count(Outcome::Killed) + report.count(Outcome::Timeout);
+    let relevant = detected + report.count(Outcome::Survived);
+    report.score = (relevant > 0).then(|| 100.0 * detected as f64 / relevant as f64);
+    report
 }
 
 /// Grade a mutant in this process when grades run one at a time, or else in

@@ -29,6 +29,15 @@ pub struct Finding {
     pub target: Option<String>,
 }
 
+impl Finding {
+    /// `file:line: what -> target`, the file shown as the student sees it.
+    pub fn describe(&self, shown_as: &Path) -> String {
+        let target =
+            self.target.as_deref().map(|t| format!(" -> {t:?}")).unwrap_or_else(|| " (a computed path)".into());
+        format!("{}:{}: {}{target}", shown_as.join(&self.file).display(), self.line, self.what)
+    }
+}
+
 const READERS: [&str; 3] = ["include", "include_str", "include_bytes"];
 
 /// Every compile-time read in `files` that would leave `src/`.
