@@ -298,8 +298,12 @@ impl Sim {
                 self.push(Step::CancelOpening);
             }
             Goal::Burst => {
-                let n = rng.usize(1..=self.m + 1);
-                self.push(Step::Burst(n));
+                // Free a slot or more, then ask for one more than is free.
+                while self.waiters > 0 || self.holders.len() >= self.m || rng.bool() && !self.holders.is_empty() {
+                    let k = rng.usize(0..self.holders.len());
+                    self.push(Step::Release(k));
+                }
+                self.push(Step::Burst(self.m - self.holders.len() + 1));
             }
             Goal::Kill => {
                 if !self.holders.contains(&true) && self.idle == 0 {
