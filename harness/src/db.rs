@@ -102,11 +102,12 @@ pub struct Stats {
     pub peak_handshaking: usize,
     /// The most sessions ever open at once as their clients see it: when a
     /// session is admitted, the others whose client has already hung up do
-    /// not count (the server may not have read their goodbye yet).
+    /// not count (the server may not have read their goodbye yet). A count
+    /// above [`Db::verify_live_above`] is recorded only once confirmed (see
+    /// [`Db::live_peak`]).
     pub live_peak: usize,
 }
 
-#[derive(Default)]
 struct Counters {
     opened: AtomicU64,
     open: Mutex<(usize, usize)>,
@@ -116,6 +117,10 @@ struct Counters {
     /// In progress now, and the most at once.
     handshaking: Mutex<(usize, usize)>,
     live_peak: Mutex<usize>,
+    /// Live counts above this are confirmed before they are recorded.
+    verify_above: AtomicU64,
+    /// Confirmations under way.
+    verifying: AtomicU64,
 }
 
 /// What the server keeps about each admitted session: a second handle on
@@ -124,6 +129,27 @@ struct Session {
     probe: std::net::TcpStream,
     kill: Arc<Notify>,
 }
+
+impl Default for Counters {
+    fn default() -> Self {
+        Counters {
+            opened: AtomicU64::new(0),
+            open: Mutex::new((0, 0)),
+            refused: AtomicU64::new(0),
+            queries: AtomicU64::new(0),
+            next_id: AtomicU64::new(0),
+            handshaking: Mutex::new((0, 0)),
+            live_peak: Mutex::new(0),
+            verify_above: AtomicU64::new(u64::MAX),
+            verifying: AtomicU64::new(0),
+        }
+    }
+}
+
+/// How long a client's hang-up may take to reach the server while the
+/// machine is busy (the kernel may defer delivering it): a session that is
+/// still open this long after a count is a session that was open then.
+const SETTLE: Duration = Duration::from_millis(150);
 
 struct Shared {
     config: DbConfig,
@@ -203,6 +229,24 @@ impl Db {
         *lock(&c.live_peak) = live_sessions(&self.shared);
         let mut handshaking = lock(&c.handshaking);
         handshaking.1 = handshaking.0;
+    }
+
+    /// Confirm live counts above `limit` before recording them in
+    /// [`Stats::live_peak`]: such a count is kept only for the sessions still
+    /// open a moment later, so a connection its client closed just before
+    /// (whose hang-up the kernel had not delivered yet) is not counted.
+    pub fn verify_live_above(&self, limit: usize) {
+        self.shared.counters.verify_above.store(limit as u64, Ordering::SeqCst);
+    }
+
+    /// The live peak once every pending confirmation is done.
+    pub async fn live_peak(&self) -> usize {
+        let c = &self.shared.counters;
+        let deadline = tokio::time::Instant::now() + SETTLE * 10;
+        while c.verifying.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        *lock(&c.live_peak)
     }
 
     /// The backend ids of the sessions open now, lowest first.
@@ -422,10 +466,16 @@ async fn session(stream: TcpStream, shared: Arc<Shared>) {
     let id = counters.next_id.fetch_add(1, Ordering::SeqCst) + 1;
     {
         let mut sessions = lock(&shared.sessions);
-        let live = 1 + sessions.values().filter(|s| !client_gone(&s.probe)).count();
+        let mut live: Vec<u64> = sessions.iter().filter(|(_, s)| !client_gone(&s.probe)).map(|(id, _)| *id).collect();
+        live.push(id);
         sessions.insert(id, Session { probe, kill: own_kill.clone() });
         let mut peak = lock(&counters.live_peak);
-        *peak = (*peak).max(live);
+        if live.len() as u64 <= counters.verify_above.load(Ordering::SeqCst) {
+            *peak = (*peak).max(live.len());
+        } else if live.len() > *peak {
+            counters.verifying.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(confirm_live(shared.clone(), live));
+        }
     }
     let _slot = Slot { shared: &shared, id };
 
@@ -477,8 +527,45 @@ async fn session(stream: TcpStream, shared: Arc<Shared>) {
     };
     if killed {
         let _ = write.write_all(b"ERROR 57P01 terminating connection due to administrator command\n").await;
+        // The session counts as open until the client can see the goodbye:
+        // a pool asked right after must be able to tell this one is dead.
+        delivered(write.as_ref()).await;
     }
 }
+
+/// Record as live peak how many of `live` are still open after `SETTLE`.
+async fn confirm_live(shared: Arc<Shared>, live: Vec<u64>) {
+    tokio::time::sleep(SETTLE).await;
+    let still = {
+        let sessions = lock(&shared.sessions);
+        live.iter().filter(|id| sessions.get(id).is_some_and(|s| !client_gone(&s.probe))).count()
+    };
+    let c = &shared.counters;
+    let mut peak = lock(&c.live_peak);
+    *peak = (*peak).max(still);
+    c.verifying.fetch_sub(1, Ordering::SeqCst);
+}
+
+/// Wait until the client has acknowledged everything sent to it, so it can
+/// read it (a busy machine may deliver it late); at most a second. Linux
+/// only; elsewhere it returns at once.
+#[cfg(target_os = "linux")]
+async fn delivered(stream: &TcpStream) {
+    use std::os::fd::AsRawFd;
+    let fd = stream.as_raw_fd();
+    for _ in 0..500 {
+        let mut unacked: libc::c_int = 0;
+        // SAFETY: TIOCOUTQ (SIOCOUTQ) writes one int: bytes sent but not yet acknowledged.
+        let ok = unsafe { libc::ioctl(fd, libc::TIOCOUTQ, &mut unacked) } == 0;
+        if !ok || unacked == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+async fn delivered(_stream: &TcpStream) {}
 
 /// The stream, and a second handle on the same socket that only peeks.
 fn split_probe(stream: TcpStream) -> std::io::Result<(TcpStream, std::net::TcpStream)> {

@@ -150,3 +150,28 @@ async fn drops_one_session_and_slows_connects() {
     assert!(c.say("HELLO app x").await.starts_with("OK "));
     assert!(started.elapsed() >= Duration::from_millis(120));
 }
+
+#[tokio::test]
+async fn live_counts_above_the_limit_are_confirmed_before_they_count() {
+    let db = Db::start(quick()).await.unwrap();
+    db.verify_live_above(1);
+    let mut a = Client::open(&db).await;
+    assert!(a.say("HELLO app x").await.starts_with("OK "));
+    let mut b = Client::open(&db).await;
+    assert!(b.say("HELLO app x").await.starts_with("OK "));
+    assert_eq!(db.live_peak().await, 2, "two clients that stay are two");
+    drop((a, b));
+}
+
+#[tokio::test]
+async fn a_dropped_session_is_gone_only_once_its_client_can_read_the_goodbye() {
+    let db = Db::start(quick()).await.unwrap();
+    let mut a = Client::open(&db).await;
+    assert_eq!(a.say("HELLO app x").await, "OK 1");
+    db.drop_session(1);
+    db.wait_for(Duration::from_secs(2), |s| s.open == 0).await.expect("closed");
+    // Already in the client's receive buffer: a non-blocking read sees it.
+    let mut buf = [0u8; 128];
+    let n = a.lines.get_ref().get_ref().try_read(&mut buf).expect("the goodbye is there");
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("ERROR 57P01 "));
+}
