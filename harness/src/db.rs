@@ -359,7 +359,13 @@ fn client_gone(probe: &std::net::TcpStream) -> bool {
 #[cfg(target_os = "linux")]
 fn peer_hung_up_behind_data(probe: &std::net::TcpStream) -> bool {
     use std::os::fd::AsRawFd;
-    let mut poll = libc::pollfd { fd: probe.as_raw_fd(), events: libc::POLLRDHUP, revents: 0 };
+    hung_up(probe.as_raw_fd())
+}
+
+/// The peer closed its end (or the connection failed), asked without waiting.
+#[cfg(target_os = "linux")]
+fn hung_up(fd: std::os::fd::RawFd) -> bool {
+    let mut poll = libc::pollfd { fd, events: libc::POLLRDHUP, revents: 0 };
     // SAFETY: one valid pollfd, a zero timeout.
     let n = unsafe { libc::poll(&mut poll, 1, 0) };
     n == 1 && poll.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) != 0
@@ -557,7 +563,8 @@ async fn delivered(stream: &TcpStream) {
         let mut unacked: libc::c_int = 0;
         // SAFETY: TIOCOUTQ (SIOCOUTQ) writes one int: bytes sent but not yet acknowledged.
         let ok = unsafe { libc::ioctl(fd, libc::TIOCOUTQ, &mut unacked) } == 0;
-        if !ok || unacked == 0 {
+        // A client that has hung up will never acknowledge, and reads nothing.
+        if !ok || unacked == 0 || hung_up(fd) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
