@@ -72,6 +72,22 @@ pub fn stats_line(s: &Stats) -> String {
     format!("the database opened {} connection(s) in all, {} at most at once", s.opened, s.peak)
 }
 
+/// Let this process's I/O reactor take in everything the kernel has
+/// delivered so far. `Conn::is_broken` trusts tokio's view of its socket,
+/// which lags the kernel's on a busy machine: a goodbye the server sent may
+/// sit unseen for a while. A datagram sent to ourselves now is reported
+/// after anything that arrived before it, so once tokio hands it to us,
+/// every earlier arrival has been seen too.
+pub async fn reactor_turn() {
+    let Ok(socket) = tokio::net::UdpSocket::bind("127.0.0.1:0").await else { return };
+    let Ok(addr) = socket.local_addr() else { return };
+    if socket.send_to(b"!", addr).await.is_err() {
+        return;
+    }
+    let mut buf = [0u8; 1];
+    let _ = tokio::time::timeout(Duration::from_secs(2), socket.recv_from(&mut buf)).await;
+}
+
 /// What the suite's own deliberate panics say; the panic hook keeps them
 /// out of the output so they are not mistaken for a crash of your pool.
 pub const DELIBERATE_PANIC: &str = "deliberate panic from the suite";

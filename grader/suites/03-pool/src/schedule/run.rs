@@ -14,6 +14,7 @@ use tokio::time::Instant;
 
 use super::actor::{self, Actor, Cmd, Event};
 use super::{Schedule, Step};
+use crate::fixtures::reactor_turn;
 
 /// The pool's checkout timeout in a schedule: longer than any wait, so a
 /// correct pool never times out and a lost slot shows as a task that waits.
@@ -566,6 +567,7 @@ impl Runner {
             move |r, _| !r.db.sessions().contains(&backend),
         )
         .await?;
+        reactor_turn().await;
         self.dead.insert(backend, format!("which the database had closed at step {}", self.step_no));
         Ok(())
     }
@@ -576,6 +578,7 @@ impl Runner {
         self.db.drop_all();
         self.wait(|_| "the test database could not close its connections".into(), |r, _| r.db.sessions().is_empty())
             .await?;
+        reactor_turn().await;
         for backend in alive {
             self.dead.insert(backend, format!("which the database had closed at step {}", self.step_no));
         }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use harness::{ensure, fail, CheckResult, Ctx};
 use subject::PoolError;
 
-use crate::fixtures::{cheap_db, checkout, pool, query_echo, within, DELIBERATE_PANIC};
+use crate::fixtures::{cheap_db, checkout, pool, query_echo, reactor_turn, within, DELIBERATE_PANIC};
 
 pub async fn server_dropped(mut cx: Ctx) -> CheckResult {
     let db = cheap_db().await?;
@@ -19,6 +19,7 @@ pub async fn server_dropped(mut cx: Ctx) -> CheckResult {
     if db.wait_for(Duration::from_secs(2), |s| s.open == 0).await.is_err() {
         fail!("the test database could not close its sessions");
     }
+    reactor_turn().await;
     let mut conn = checkout(&pool, Duration::from_secs(3), "after the server closed the idle connection").await?;
     let word = cx.word(6);
     match within(Duration::from_secs(3), "a query", conn.query(&word)).await? {
