@@ -42,6 +42,13 @@ impl Failure {
         self
     }
 
+    /// Attach what came back, as a transcript (a sequence of steps and what
+    /// each did, for checks that are not one request).
+    pub fn with_response(mut self, transcript: impl Into<String>) -> Self {
+        self.outcome.response = Some(transcript.into());
+        self
+    }
+
     pub fn with_output(mut self, output: impl Into<String>) -> Self {
         let output = output.into();
         if !output.trim().is_empty() {

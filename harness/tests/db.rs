@@ -98,3 +98,80 @@ async fn checks_the_password_when_one_is_set() {
     let mut b = Client::open(&db).await;
     assert!(b.say("HELLO app right").await.starts_with("OK "));
 }
+
+#[tokio::test]
+async fn held_handshakes_wait_and_a_client_that_leaves_ends_its_session() {
+    let db = Db::start(quick()).await.unwrap();
+    db.hold_handshakes(true);
+    let mut a = Client::open(&db).await;
+    a.write.write_all(b"HELLO app x\n").await.unwrap();
+    let mut b = Client::open(&db).await;
+    b.write.write_all(b"HELLO app x\n").await.unwrap();
+    let s = db.wait_for(Duration::from_secs(2), |s| s.handshaking == 2).await.expect("both held");
+    assert_eq!((s.open, s.peak_handshaking, s.live_peak), (2, 2, 2));
+    drop(b);
+    db.wait_for(Duration::from_secs(2), |s| s.handshaking == 1 && s.open == 1).await.expect("b's session ends");
+    db.hold_handshakes(false);
+    assert!(a.next().await.starts_with("OK "));
+    assert_eq!(db.stats().handshaking, 0);
+}
+
+#[tokio::test]
+async fn live_peak_ignores_clients_that_hung_up() {
+    let db = Db::start(quick()).await.unwrap();
+    db.slow_queries(Duration::from_secs(5));
+    let mut a = Client::open(&db).await;
+    assert!(a.say("HELLO app x").await.starts_with("OK "));
+    a.write.write_all(b"QUERY slow\n").await.unwrap();
+    db.wait_for(Duration::from_secs(2), |s| s.queries == 1).await.expect("the query arrives");
+    drop(a);
+    let mut b = Client::open(&db).await;
+    assert!(b.say("HELLO app x").await.starts_with("OK "));
+    assert_eq!(db.stats().live_peak, 1, "a hung-up client's session is not live");
+    db.wait_for(Duration::from_secs(2), |s| s.open == 1).await.expect("the abandoned query's session ends early");
+}
+
+#[tokio::test]
+async fn drops_one_session_and_slows_connects() {
+    let db = Db::start(quick()).await.unwrap();
+    let mut a = Client::open(&db).await;
+    assert_eq!(a.say("HELLO app x").await, "OK 1");
+    let mut b = Client::open(&db).await;
+    assert_eq!(b.say("HELLO app x").await, "OK 2");
+    assert_eq!(db.sessions(), [1, 2]);
+    assert!(db.drop_session(1));
+    assert!(a.next().await.starts_with("ERROR 57P01 "));
+    assert_eq!(a.next().await, "<eof>");
+    assert_eq!(b.say("PING").await, "PONG");
+    assert!(!db.drop_session(7));
+    db.slow_connects(Duration::from_millis(120));
+    let started = std::time::Instant::now();
+    let mut c = Client::open(&db).await;
+    assert!(c.say("HELLO app x").await.starts_with("OK "));
+    assert!(started.elapsed() >= Duration::from_millis(120));
+}
+
+#[tokio::test]
+async fn live_counts_above_the_limit_are_confirmed_before_they_count() {
+    let db = Db::start(quick()).await.unwrap();
+    db.verify_live_above(1);
+    let mut a = Client::open(&db).await;
+    assert!(a.say("HELLO app x").await.starts_with("OK "));
+    let mut b = Client::open(&db).await;
+    assert!(b.say("HELLO app x").await.starts_with("OK "));
+    assert_eq!(db.live_peak().await, 2, "two clients that stay are two");
+    drop((a, b));
+}
+
+#[tokio::test]
+async fn a_dropped_session_is_gone_only_once_its_client_can_read_the_goodbye() {
+    let db = Db::start(quick()).await.unwrap();
+    let mut a = Client::open(&db).await;
+    assert_eq!(a.say("HELLO app x").await, "OK 1");
+    db.drop_session(1);
+    db.wait_for(Duration::from_secs(2), |s| s.open == 0).await.expect("closed");
+    // Already in the client's receive buffer: a non-blocking read sees it.
+    let mut buf = [0u8; 128];
+    let n = a.lines.get_ref().get_ref().try_read(&mut buf).expect("the goodbye is there");
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("ERROR 57P01 "));
+}
