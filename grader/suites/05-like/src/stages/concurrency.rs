@@ -1,0 +1,217 @@
+//! Stage concurrency: invariants that hold whatever order overlapping requests run in.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::sync::Arc;
+
+use harness::http::Client;
+use harness::{ensure, fail, CheckResult, Ctx, Failure};
+use serde_json::Value;
+
+use crate::api::{expect_notes, expect_view, like_req, like_state, unlike_req, view};
+use crate::world::{Person, World};
+
+/// Run every job, at most `limit` at a time, and return their results in
+/// order.
+async fn bounded<T, F>(limit: usize, jobs: Vec<F>) -> Vec<T>
+where
+    F: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let gate = Arc::new(tokio::sync::Semaphore::new(limit));
+    let handles: Vec<_> = jobs
+        .into_iter()
+        .map(|job| {
+            let gate = gate.clone();
+            tokio::spawn(async move {
+                let _permit = gate.acquire_owned().await.expect("the semaphore is never closed");
+                job.await
+            })
+        })
+        .collect();
+    let mut out = Vec::with_capacity(handles.len());
+    for h in handles {
+        out.push(h.await.expect("a request task panicked"));
+    }
+    out
+}
+
+/// A like or unlike sent by a task: the answer's (liked, likes), or why not.
+async fn set_like(client: Client, post: i64, who: Person, on: bool) -> Result<(bool, i64), Failure> {
+    let request = if on { like_req(post, &who) } else { unlike_req(post, &who) };
+    let ex = client.send(request).await?;
+    like_state(&ex)
+}
+
+const MANY_USERS: usize = 200;
+
+const IN_FLIGHT: usize = 32;
+
+pub async fn many_users(mut cx: Ctx) -> CheckResult {
+    let world = World::new(&mut cx, MANY_USERS + 1, 1)?;
+    let (proc, client) = world.start(&cx).await?;
+    let post = world.posts[0].id;
+    let owner = &world.users[0];
+    let likers = &world.users[1..];
+    let jobs: Vec<_> = likers.iter().map(|who| set_like(client.clone(), post, who.clone(), true)).collect();
+    let answers = bounded(IN_FLIGHT, jobs).await;
+    let mut counts = Vec::new();
+    for answer in answers {
+        let (liked, likes) = answer.map_err(|f| f.with_output(proc.output()))?;
+        ensure!(liked, "every like must answer \"liked\": true");
+        counts.push(likes);
+    }
+    let (ex, likes, _) = view(&client, &proc, post, owner).await?;
+    if likes != MANY_USERS as i64 {
+        return Err(ex.fail(format!(
+            "{MANY_USERS} different users liked post {post}, {IN_FLIGHT} at a time, and every like was answered 200, \
+             but the post shows \"likes\": {likes}. Likes were lost: two requests read the same count and both wrote \
+             it plus one. Change the count relative to the row (like_count = like_count + 1) in the same transaction as the insert"
+        )));
+    }
+    let list = expect_notes(
+        &client,
+        &proc,
+        owner,
+        MANY_USERS,
+        &format!("after {MANY_USERS} different users liked the post at once"),
+    )
+    .await?;
+    let from: BTreeSet<i64> = list.iter().filter_map(|n| n.pointer("/from/id").and_then(Value::as_i64)).collect();
+    ensure!(
+        from.len() == MANY_USERS,
+        "the {MANY_USERS} notifications must come from the {MANY_USERS} different users who liked; they name {} different users",
+        from.len()
+    );
+    counts.sort_unstable();
+    let expected: Vec<i64> = (1..=MANY_USERS as i64).collect();
+    if counts != expected {
+        let mut seen = BTreeMap::new();
+        for c in &counts {
+            *seen.entry(*c).or_insert(0) += 1;
+        }
+        let repeated: Vec<String> =
+            seen.iter().filter(|(_, n)| **n > 1).take(5).map(|(c, n)| format!("{c} ({n} times)")).collect();
+        fail!(
+            "each new like's answer must carry the count right after THAT like, so the {MANY_USERS} answers hold every \
+             count from 1 to {MANY_USERS} once; repeated: {}. Read the count inside the transaction that inserted the like",
+            if repeated.is_empty() { "none, but some are missing".to_string() } else { repeated.join(", ") }
+        );
+    }
+    Ok(())
+}
+
+const SAME_USER: usize = 20;
+
+pub async fn same_user(mut cx: Ctx) -> CheckResult {
+    let world = World::new(&mut cx, 2, 1)?;
+    let (proc, client) = world.start(&cx).await?;
+    let post = world.posts[0].id;
+    let (owner, who) = (&world.users[0], &world.users[1]);
+    let jobs: Vec<_> = (0..SAME_USER).map(|_| set_like(client.clone(), post, who.clone(), true)).collect();
+    for answer in bounded(SAME_USER, jobs).await {
+        let (liked, likes) = answer.map_err(|f| f.with_output(proc.output()))?;
+        ensure!(
+            liked && likes == 1,
+            "{SAME_USER} likes of one post by one user at once are one like: every answer must be \
+             {{\"liked\": true, \"likes\": 1}}, one was {{\"liked\": {liked}, \"likes\": {likes}}}"
+        );
+    }
+    let (ex, likes, liked) = view(&client, &proc, post, who).await?;
+    if likes != 1 || !liked {
+        return Err(ex.fail(format!(
+            "one user sent {SAME_USER} likes of post {post} at once; that is one like, but the post shows \"likes\": {likes}. \
+             Checking \"do I like it already?\" and then inserting lets two requests both see \"no\": let a unique key \
+             on (post, user) decide, with INSERT ... ON CONFLICT DO NOTHING"
+        )));
+    }
+    expect_notes(&client, &proc, owner, 1, &format!("after one user sent {SAME_USER} likes at once")).await?;
+    let jobs: Vec<_> = (0..SAME_USER).map(|_| set_like(client.clone(), post, who.clone(), false)).collect();
+    for answer in bounded(SAME_USER, jobs).await {
+        let (liked, likes) = answer.map_err(|f| f.with_output(proc.output()))?;
+        ensure!(
+            !liked && likes == 0,
+            "{SAME_USER} unlikes at once by the only liker must each answer {{\"liked\": false, \"likes\": 0}}, \
+             one was {{\"liked\": {liked}, \"likes\": {likes}}}"
+        );
+    }
+    expect_view(&client, &proc, post, who, 0, false, &format!("after {SAME_USER} unlikes at once")).await?;
+    expect_notes(&client, &proc, owner, 1, "after the unlikes").await?;
+    Ok(())
+}
+
+const STORM_USERS: usize = 40;
+
+const STORM_STEPS: usize = 8;
+
+pub async fn storm(mut cx: Ctx) -> CheckResult {
+    let world = World::new(&mut cx, STORM_USERS + 1, 1)?;
+    let (proc, client) = world.start(&cx).await?;
+    let post = world.posts[0].id;
+    let owner = &world.users[0];
+    // Each user sends a random sequence of likes and unlikes, one after the
+    // other; all users at once. The end state is known exactly: who likes
+    // it (the last step of each), and how many real unliked-to-liked
+    // transitions there were (one notification each).
+    let mut plans = Vec::new();
+    let mut final_likes = 0;
+    let mut transitions = 0;
+    for who in &world.users[1..] {
+        let steps: Vec<bool> = (0..STORM_STEPS).map(|_| cx.rng().bool()).collect();
+        let mut liked = false;
+        for &on in &steps {
+            if on && !liked {
+                transitions += 1;
+            }
+            liked = on;
+        }
+        final_likes += usize::from(liked);
+        plans.push((who.clone(), steps));
+    }
+    let jobs: Vec<_> = plans
+        .iter()
+        .cloned()
+        .map(|(who, steps)| {
+            let client = client.clone();
+            async move {
+                for on in steps {
+                    let (liked, likes) = set_like(client.clone(), post, who.clone(), on).await?;
+                    if liked != on || !(0..=STORM_USERS as i64).contains(&likes) {
+                        return Err(Failure::new(format!(
+                            "during the storm, a {} by {} was answered {{\"liked\": {liked}, \"likes\": {likes}}}",
+                            if on { "like" } else { "unlike" },
+                            who.name
+                        )));
+                    }
+                }
+                Ok(())
+            }
+        })
+        .collect();
+    for done in bounded(STORM_USERS, jobs).await {
+        done.map_err(|f| f.with_output(proc.output()))?;
+    }
+    let (ex, likes, _) = view(&client, &proc, post, owner).await?;
+    let mut rows = 0;
+    for (who, _) in &plans {
+        let (_, _, liked) = view(&client, &proc, post, who).await?;
+        rows += usize::from(liked);
+    }
+    if likes != final_likes as i64 || rows != final_likes {
+        return Err(ex.fail(format!(
+            "after a storm of {} likes and unlikes by {STORM_USERS} users, {final_likes} of them like the post. \
+             The post shows \"likes\": {likes} and {rows} users see \"liked\": true. The count must always equal \
+             the likes stored: change both in one transaction, relative to what the row holds",
+            STORM_USERS * STORM_STEPS
+        )));
+    }
+    expect_notes(
+        &client,
+        &proc,
+        owner,
+        transitions,
+        &format!("after the storm, with {transitions} real unliked-to-liked changes (one notification each)"),
+    )
+    .await?;
+    Ok(())
+}
