@@ -214,7 +214,10 @@ impl<'a> Gen<'a> {
             3 => (Some(t.clone()), format!("with {n}'s bare token, no scheme")),
             4 => (Some("Bearer".into()), "with the scheme `Bearer` and no token".into()),
             5 => (Some(format!("Bearer{t}")), format!("with `Bearer` and {n}'s token run together")),
-            6 => (Some(format!("Bearer Bearer {t}")), format!("with `Bearer Bearer` and {n}'s token")),
+            6 => (
+                Some(format!("Bearer {}", "_".repeat(t.len()))),
+                format!("with as many `_` as {n}'s token has letters (the SQL LIKE pattern for any such token)"),
+            ),
             7 => (Some(format!("Bearer {}", swap_case(&t))), format!("with {n}'s token in another case")),
             8 => (Some("Bearer %".into()), "with the token `%` (the SQL LIKE pattern for anything)".into()),
             9 => {
@@ -228,7 +231,7 @@ impl<'a> Gen<'a> {
             11 => (Some(format!("Bearer %{}", &t[half..])), format!("with `%` and the second half of {n}'s token")),
             12 => (Some(format!("Bearer {}", &t[..t.len() - 1])), format!("with {n}'s token less its last letter")),
             13 => (Some(format!("Bearer {t}{}", self.cx.word(1))), format!("with {n}'s token and one letter more")),
-            14 => (Some("Bearer ' OR '1'='1".into()), "with a token that is SQL code".into()),
+            14 => (Some("Bearer 'OR'1'='1".into()), "with a token that is SQL code".into()),
             _ => (Some(format!("Bearer {}", self.cx.word(24))), "with a token nobody has".into()),
         }
     }

@@ -8,7 +8,7 @@ use harness::http::Client;
 use harness::{ensure, fail, CheckResult, Ctx, Failure};
 use serde_json::Value;
 
-use crate::api::{expect_notes, expect_view, like_req, like_state, unlike_req, view};
+use crate::api::{expect_notes, expect_view, like_req, like_state, notes, unlike_req, view};
 use crate::world::{Person, World};
 
 /// Run every job, at most `limit` at a time, and return their results in
@@ -52,7 +52,9 @@ pub async fn many_users(mut cx: Ctx) -> CheckResult {
     let (proc, client) = world.start(&cx).await?;
     let post = world.posts[0].id;
     let owner = &world.users[0];
-    let likers = &world.users[1..];
+    // In a random order: which likes overlap changes from run to run.
+    let mut likers = world.users[1..].to_vec();
+    cx.rng().shuffle(&mut likers);
     let jobs: Vec<_> = likers.iter().map(|who| set_like(client.clone(), post, who.clone(), true)).collect();
     let answers = bounded(IN_FLIGHT, jobs).await;
     let mut counts = Vec::new();
@@ -140,46 +142,62 @@ pub async fn same_user(mut cx: Ctx) -> CheckResult {
     Ok(())
 }
 
-const STORM_USERS: usize = 40;
+/// Users in a storm: owners of the two posts included.
+const STORM_USERS: std::ops::Range<usize> = 30..50;
+/// Steps per user.
+const STORM_STEPS: std::ops::Range<usize> = 4..11;
 
-const STORM_STEPS: usize = 8;
+/// What one user of a storm does, one request after the other: (post
+/// index, like?) per step.
+type Plan = Vec<(usize, bool)>;
 
 pub async fn storm(mut cx: Ctx) -> CheckResult {
-    let world = World::new(&mut cx, STORM_USERS + 1, 1)?;
+    // A random schedule: how many users, how many steps each, which post
+    // each step touches, how many requests are in flight at once, and the
+    // order the users start in. Each user's own requests go one after the
+    // other, so the end state is known exactly whatever the interleaving:
+    // who likes each post (the last step of each user on it), and how many
+    // real unliked-to-liked changes each user made on it (one notification
+    // each, unless the user owns the post).
+    let users = cx.rng().usize(STORM_USERS);
+    let world = World::new(&mut cx, users, 2)?;
     let (proc, client) = world.start(&cx).await?;
-    let post = world.posts[0].id;
-    let owner = &world.users[0];
-    // Each user sends a random sequence of likes and unlikes, one after the
-    // other; all users at once. The end state is known exactly: who likes
-    // it (the last step of each), and how many real unliked-to-liked
-    // transitions there were (one notification each).
-    let mut plans = Vec::new();
-    let mut final_likes = 0;
-    let mut transitions = 0;
-    for who in &world.users[1..] {
-        let steps: Vec<bool> = (0..STORM_STEPS).map(|_| cx.rng().bool()).collect();
-        let mut liked = false;
-        for &on in &steps {
-            if on && !liked {
-                transitions += 1;
+    let mut plans: Vec<(usize, Plan)> = (0..users)
+        .map(|u| {
+            let n = cx.rng().usize(STORM_STEPS);
+            (u, (0..n).map(|_| (cx.rng().usize(..2), cx.rng().bool())).collect())
+        })
+        .collect();
+    cx.rng().shuffle(&mut plans);
+    let in_flight = cx.rng().usize(8..=users);
+    let mut likes_now = [BTreeSet::new(), BTreeSet::new()];
+    let mut changes: BTreeMap<(usize, usize), usize> = BTreeMap::new();
+    for (u, plan) in &plans {
+        for &(p, on) in plan {
+            if on && likes_now[p].insert(*u) {
+                *changes.entry((p, *u)).or_default() += 1;
+            } else if !on {
+                likes_now[p].remove(u);
             }
-            liked = on;
         }
-        final_likes += usize::from(liked);
-        plans.push((who.clone(), steps));
     }
+    let total: usize = plans.iter().map(|(_, plan)| plan.len()).sum();
     let jobs: Vec<_> = plans
         .iter()
         .cloned()
-        .map(|(who, steps)| {
+        .map(|(u, plan)| {
             let client = client.clone();
+            let who = world.users[u].clone();
+            let posts: Vec<i64> = world.posts.iter().map(|p| p.id).collect();
             async move {
-                for on in steps {
-                    let (liked, likes) = set_like(client.clone(), post, who.clone(), on).await?;
-                    if liked != on || !(0..=STORM_USERS as i64).contains(&likes) {
+                for (p, on) in plan {
+                    let (liked, likes) = set_like(client.clone(), posts[p], who.clone(), on).await?;
+                    if liked != on || !(0..=users as i64).contains(&likes) {
                         return Err(Failure::new(format!(
-                            "during the storm, a {} by {} was answered {{\"liked\": {liked}, \"likes\": {likes}}}",
+                            "during the storm, a {} of post {} by {} was answered {{\"liked\": {liked}, \"likes\": {likes}}}: \
+                             a like answers \"liked\": true, an unlike false, and the count is between 0 and the number of users",
                             if on { "like" } else { "unlike" },
+                            posts[p],
                             who.name
                         )));
                     }
@@ -188,30 +206,61 @@ pub async fn storm(mut cx: Ctx) -> CheckResult {
             }
         })
         .collect();
-    for done in bounded(STORM_USERS, jobs).await {
+    for done in bounded(in_flight, jobs).await {
         done.map_err(|f| f.with_output(proc.output()))?;
     }
-    let (ex, likes, _) = view(&client, &proc, post, owner).await?;
-    let mut rows = 0;
-    for (who, _) in &plans {
-        let (_, _, liked) = view(&client, &proc, post, who).await?;
-        rows += usize::from(liked);
+    let storm = format!("after a storm of {total} likes and unlikes of two posts by {users} users (their owners too), {in_flight} requests at a time");
+    for (p, post) in world.posts.iter().enumerate() {
+        let owner = &world.users[post.owner];
+        let (ex, likes, _) = view(&client, &proc, post.id, owner).await?;
+        let mut rows = 0;
+        for who in world.users.iter() {
+            let (_, _, liked) = view(&client, &proc, post.id, who).await?;
+            rows += usize::from(liked);
+        }
+        let expected = likes_now[p].len();
+        if likes != expected as i64 || rows != expected {
+            return Err(ex.fail(format!(
+                "{storm}, {expected} users like post {}. It shows \"likes\": {likes} and {rows} users see \"liked\": true. \
+                 The count must always equal the likes stored: change both in one transaction, relative to what the row \
+                 holds (like_count = like_count + 1), and only when a row was really added or removed",
+                post.id
+            )));
+        }
     }
-    if likes != final_likes as i64 || rows != final_likes {
-        return Err(ex.fail(format!(
-            "after a storm of {} likes and unlikes by {STORM_USERS} users, {final_likes} of them like the post. \
-             The post shows \"likes\": {likes} and {rows} users see \"liked\": true. The count must always equal \
-             the likes stored: change both in one transaction, relative to what the row holds",
-            STORM_USERS * STORM_STEPS
-        )));
+    // Every user's notifications: one per real change by someone else on a
+    // post the user owns, naming who and which post.
+    for (u, who) in world.users.iter().enumerate() {
+        let mut expected: BTreeMap<(i64, i64), usize> = BTreeMap::new();
+        for (p, post) in world.posts.iter().enumerate() {
+            if post.owner != u {
+                continue;
+            }
+            for (&(cp, liker), &n) in &changes {
+                if cp == p && liker != u {
+                    expected.insert((post.id, world.users[liker].id), n);
+                }
+            }
+        }
+        let (ex, list) = notes(&client, &proc, who).await?;
+        let mut got: BTreeMap<(i64, i64), usize> = BTreeMap::new();
+        for n in &list {
+            let key = (
+                n.get("post_id").and_then(Value::as_i64).unwrap_or(0),
+                n.pointer("/from/id").and_then(Value::as_i64).unwrap_or(0),
+            );
+            *got.entry(key).or_default() += 1;
+        }
+        if got != expected {
+            let want: usize = expected.values().sum();
+            return Err(ex.fail(format!(
+                "{storm}, {} must have {want} notification(s): one per real unliked-to-liked change by someone else \
+                 on a post they own; got {}. Notify inside the transaction of the like, only when the insert added a \
+                 row (never for a like that was already there) and the liker is not the owner",
+                who.name,
+                list.len()
+            )));
+        }
     }
-    expect_notes(
-        &client,
-        &proc,
-        owner,
-        transitions,
-        &format!("after the storm, with {transitions} real unliked-to-liked changes (one notification each)"),
-    )
-    .await?;
     Ok(())
 }
