@@ -23,8 +23,6 @@ pub enum Route {
 }
 
 impl Route {
-    const ALL: [Route; 4] = [Route::Like, Route::Unlike, Route::Read, Route::Notes];
-
     fn method(self) -> &'static str {
         match self {
             Route::Like => "POST",
@@ -90,6 +88,25 @@ const COMBOS: [(Route, Id, Body); 21] = {
     ]
 };
 
+/// Where a request claims to be from someone else besides its token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Claim {
+    None,
+    Body,
+    Query,
+}
+
+const CLAIMS: [(Route, Claim); 8] = [
+    (Route::Like, Claim::None),
+    (Route::Like, Claim::Body),
+    (Route::Like, Claim::Query),
+    (Route::Unlike, Claim::None),
+    (Route::Unlike, Claim::Body),
+    (Route::Read, Claim::None),
+    (Route::Read, Claim::Query),
+    (Route::Notes, Claim::Query),
+];
+
 const BAD_CREDENTIALS: usize = 16;
 const VALID_CREDENTIALS: usize = 4;
 const MALFORMED_IDS: usize = 14;
@@ -105,6 +122,7 @@ enum Deck {
     Combo,
     MalformedId,
     BadBody,
+    Claim,
 }
 
 /// A random draw of sequences for one check: one network per sequence, the
@@ -114,7 +132,7 @@ pub struct Gen<'a> {
     pub seed: Arc<Seed>,
     /// Ids no post has.
     unknown: Vec<i64>,
-    decks: [Vec<usize>; 5],
+    decks: [Vec<usize>; 6],
 }
 
 impl<'a> Gen<'a> {
@@ -321,14 +339,34 @@ impl<'a> Gen<'a> {
     }
 
     /// A request by a user, in one of the header forms the API accepts, on
-    /// a real post.
+    /// a real post; now and then claiming to be someone else in the body or
+    /// the query, which must change nothing: only the token says who asks.
     pub fn accepted(&mut self) -> Step {
         let post = self.post();
         let user = self.user_for(post);
         let (authorization, as_who) = self.valid_credential(user);
-        let route = self.pick(&Route::ALL);
         let id = self.seed.posts[post].id.to_string();
-        call(route, &id, Some(authorization), &as_who, None)
+        let other = self.seed.users
+            [(user + 1 + self.cx.rng().usize(..self.seed.users.len() - 1)) % self.seed.users.len()]
+        .clone();
+        let (route, claim) = CLAIMS[self.draw(Deck::Claim, CLAIMS.len())];
+        match claim {
+            Claim::None => call(route, &id, Some(authorization), &as_who, None),
+            Claim::Body => {
+                let body = format!("{{\"user_id\": {}}}", other.id);
+                let label = format!(" with the body {body} ({}'s id)", other.name);
+                call(route, &id, Some(authorization), &as_who, Some((Some("application/json"), body, label)))
+            }
+            Claim::Query => {
+                let as_who = format!("{as_who} (the query names {})", other.name);
+                let mut step = call(route, &id, Some(authorization), &as_who, None);
+                if let Step::Call(c) = &mut step {
+                    c.path.push_str(&format!("?user_id={}", other.id));
+                    c.label = format!("{} {} {as_who}", c.method, c.path);
+                }
+                step
+            }
+        }
     }
 
     /// A request by a user with a plain header, on the next combination.
