@@ -11,9 +11,9 @@ use anyhow::{Context, Result};
 
 use crate::catalog::{Exercise, Kit};
 use crate::grade::{self, GradeOptions};
-use crate::report;
-use crate::result::{CheckState, Grade, Status};
+use crate::result::Grade;
 use crate::stage::Source;
+use crate::{message, report};
 
 pub fn run(
     kit: &Kit,
@@ -26,9 +26,9 @@ pub fn run(
     let exercises: Vec<&Exercise> = if names.is_empty() {
         kit.exercises.iter().collect()
     } else {
-        names.iter().map(|n| kit.resolve(n).map_err(anyhow::Error::msg)).collect::<Result<_>>()?
+        names.iter().map(|n| crate::plan::resolve(kit, n)).collect::<Result<_>>()?
     };
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    std::fs::create_dir_all(out).with_context(|| message::cannot_create(out))?;
     let mut csv = String::from("submission,exercise,score,max,status\n");
     let mut used = BTreeSet::new();
     let mut worst = 0;
@@ -52,50 +52,33 @@ pub fn run(
                 let why = format!("{} is not a checkout of the kit (it has no exercises/ folder)", sub.display());
                 error_grade(ex, sub, seed, &why)
             };
-            let _ =
-                writeln!(csv, "{},{},{},{},{}", field(&name), field(&g.exercise), g.score, g.max_score, word(g.status));
+            let _ = writeln!(
+                csv,
+                "{},{},{},{},{}",
+                field(&name),
+                field(&g.exercise),
+                g.score,
+                g.max_score,
+                g.status.word()
+            );
             // What cargo compiled for this submission: after the first one,
             // only the submission's own crate (the dependencies are shared).
             let compiled = if compiled.is_empty() { "nothing".to_string() } else { compiled.join(" ") };
-            eprintln!("    {:<10} {}/{} {} (compiled: {compiled})", g.exercise, g.score, g.max_score, word(g.status));
+            eprintln!("    {:<10} {}/{} {} (compiled: {compiled})", g.exercise, g.score, g.max_score, g.status.word());
             worst = worst.max(g.status.exit_code());
             grades.push(g);
         }
-        let json = serde_json::to_string_pretty(&report::json::render_many(&grades))?;
-        std::fs::write(out.join(format!("{name}.json")), json + "\n")?;
+        std::fs::write(out.join(format!("{name}.json")), report::json::pretty(&report::json::render_many(&grades)))?;
     }
     let book = out.join("gradebook.csv");
-    std::fs::write(&book, csv).with_context(|| format!("cannot write {}", book.display()))?;
-    eprintln!("wrote {} and one JSON report per submission in {}", book.display(), out.display());
+    std::fs::write(&book, csv).with_context(|| message::cannot_write(&book))?;
+    eprintln!("{}", message::batch_wrote(&book, out));
     Ok(worst.min(1))
 }
 
 /// The report of a submission that could not be graded at all.
 fn error_grade(ex: &Exercise, sub: &Path, seed: u64, why: &str) -> Grade {
-    let check = crate::result::CheckResult {
-        id: grade::COMPILE.into(),
-        stage: grade::BUILD_STAGE.into(),
-        title: "the code compiles".into(),
-        state: CheckState::Error,
-        points: 0,
-        max_points: 0,
-        outcome: grade_protocol::Outcome { message: why.to_string(), ..Default::default() },
-    };
-    Grade {
-        exercise: ex.id.clone(),
-        title: ex.meta.title.clone(),
-        chapter: ex.chapter_path(),
-        subject: sub.display().to_string(),
-        seed,
-        status: Status::Error,
-        score: 0,
-        max_score: ex.max_score(),
-        duration_ms: 0,
-        stages: Vec::new(),
-        checks: vec![check],
-        suite: None,
-        reused_from: None,
-    }
+    grade::could_not_grade(ex, sub, seed, why)
 }
 
 fn unique_name(sub: &Path, used: &mut BTreeSet<String>) -> String {
@@ -113,14 +96,6 @@ fn unique_name(sub: &Path, used: &mut BTreeSet<String>) -> String {
         n += 1;
     }
     name
-}
-
-fn word(s: Status) -> &'static str {
-    match s {
-        Status::Pass => "pass",
-        Status::Fail => "fail",
-        Status::Error => "error",
-    }
 }
 
 /// RFC 4180 quoting.

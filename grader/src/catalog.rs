@@ -219,8 +219,8 @@ fn load_exercise(root: &Path, id: &str, package: &str, dir: &Path, private_suite
         }
         Err(_) => Vec::new(),
     };
-    let suite_package = package_name(&suite_dir.join("Cargo.toml"))
-        .with_context(|| format!("exercise {id} has no suite crate in {}", suite_dir.display()))?;
+    let suite_package =
+        package_name(&suite_dir.join("Cargo.toml")).with_context(|| message::no_suite_crate(&id, &suite_dir))?;
     let ex = Exercise {
         id,
         package: package.to_string(),
@@ -321,7 +321,7 @@ fn cache_key() -> Option<(PathBuf, u64)> {
             parts.extend(names.iter().map(|p| stamp(p)));
         }
     }
-    let mut h = crate::progress::Fnv::new();
+    let mut h = grade_protocol::shared::Fnv::new();
     for part in &parts {
         h.eat(part.as_bytes());
     }
@@ -329,15 +329,14 @@ fn cache_key() -> Option<(PathBuf, u64)> {
 }
 
 fn package_name(manifest: &Path) -> Result<String> {
-    let text = std::fs::read_to_string(manifest).with_context(|| format!("cannot read {}", manifest.display()))?;
-    let table: toml::Table =
-        toml::from_str(&text).with_context(|| format!("{} is not valid TOML", manifest.display()))?;
+    let text = std::fs::read_to_string(manifest).with_context(|| message::cannot_read(manifest))?;
+    let table: toml::Table = toml::from_str(&text).with_context(|| message::not_toml(manifest))?;
     table
         .get("package")
         .and_then(|p| p.get("name"))
         .and_then(|n| n.as_str())
         .map(str::to_string)
-        .ok_or_else(|| anyhow::anyhow!("{} has no [package] name", manifest.display()))
+        .ok_or_else(|| anyhow::anyhow!(message::no_package_name(manifest)))
 }
 
 impl Exercise {
@@ -348,6 +347,15 @@ impl Exercise {
             return Err(problem("a server exercise needs `subject_bin`".into()));
         }
         for c in &m.checks {
+            if c.id.is_empty() || !c.id.chars().all(|ch| ch.is_ascii_alphanumeric() || "._-".contains(ch)) {
+                return Err(problem(format!(
+                    "check id `{}` may hold only letters, digits, `.`, `_` and `-` (reports and CI systems name checks by it)",
+                    c.id
+                )));
+            }
+            if [crate::result::COMPILE, crate::result::TAMPER].contains(&c.id.as_str()) {
+                return Err(problem(format!("check id `{}` is the grader's own; pick another", c.id)));
+            }
             if !m.stages.iter().any(|s| s.id == c.stage) {
                 return Err(problem(format!("check `{}` names stage `{}`, which is not declared", c.id, c.stage)));
             }

@@ -32,7 +32,7 @@ pub(crate) struct Cli {
 #[derive(clap::Args, Debug, Clone)]
 pub(crate) struct GradingArgs {
     /// Output format.
-    #[arg(long, value_enum, default_value = "human")]
+    #[arg(long, value_parser = Format::parser(), default_value = "human")]
     pub(crate) format: Format,
     /// Replay a run: the seed of every random choice the checks make.
     #[arg(long)]
@@ -97,6 +97,9 @@ pub(crate) enum Cmd {
         /// The exercise's title (default: from the name).
         #[arg(long)]
         title: Option<String>,
+        /// What the student writes.
+        #[arg(long, value_enum, default_value = "server")]
+        kind: NewKind,
     },
     /// Re-grade an exercise every time you save a file of it (q then Enter, or Ctrl-C, to stop).
     Watch {
@@ -111,6 +114,24 @@ pub(crate) enum Cmd {
         #[arg(long)]
         all: bool,
     },
+}
+
+/// The kinds of exercise `cargo grade new` can create.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum NewKind {
+    /// A program the suite starts and talks to over TCP (like 01-bind).
+    Server,
+    /// A crate the suite links and calls through its public API (like 03-pool).
+    Library,
+}
+
+impl From<NewKind> for crate::catalog::Kind {
+    fn from(kind: NewKind) -> Self {
+        match kind {
+            NewKind::Server => crate::catalog::Kind::Server,
+            NewKind::Library => crate::catalog::Kind::Library,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

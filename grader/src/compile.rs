@@ -45,7 +45,6 @@ pub struct Options<'a> {
 }
 
 pub fn build(kit: &Kit, ex: &Exercise, staged: &Staged, opts: Options<'_>) -> Result<Outcome> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let format = if opts.color { "json-diagnostic-rendered-ansi" } else { "json" };
     // A library exercise is graded through the suite it is linked into:
     // build just that (the subject's own demo binaries are not graded).
@@ -53,59 +52,94 @@ pub fn build(kit: &Kit, ex: &Exercise, staged: &Staged, opts: Options<'_>) -> Re
         Kind::Server => vec!["--workspace"],
         Kind::Library => vec!["--package", &ex.suite_package],
     };
-    let mut child = Command::new(cargo)
-        .current_dir(&staged.ws)
-        .arg("build")
-        .args(&targets)
-        .args(["--bins", "--message-format"])
-        .arg(format)
-        .arg("--target-dir")
-        .arg(&kit.target_dir)
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("CARGO_BUILD_TARGET_DIR")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| anyhow!(message::cargo_failed_to_start(&e)))?;
-
-    // Cargo's own status lines ("Compiling tokio v1...") feed the progress line.
-    let stderr = child.stderr.take().expect("piped");
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let pump = std::thread::spawn(move || {
-        let mut all = String::new();
-        let mut reader = BufReader::new(stderr);
-        let mut line = String::new();
-        while reader.read_line(&mut line).unwrap_or(0) > 0 {
-            if let Some(rest) = line.trim_start().strip_prefix("Compiling ") {
-                let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_string());
-            }
-            all.push_str(&line);
-            line.clear();
-        }
-        all
-    });
-
-    let mut suite = None;
-    let mut subject = None;
-    let mut student_errors = Vec::new();
-    let mut kit_errors = Vec::new();
-    let mut success = false;
-    let stdout = BufReader::new(child.stdout.take().expect("piped"));
-    for message in Message::parse_stream(stdout) {
-        while let Ok(krate) = rx.try_recv() {
+    let mut cargo = Cargo::spawn(kit, &staged.ws, &targets, format)?;
+    let mut found = Found::default();
+    for message in Message::parse_stream(BufReader::new(cargo.child.stdout.take().expect("piped"))) {
+        while let Ok(krate) = cargo.compiling.try_recv() {
             (opts.progress)(&krate);
         }
-        match message? {
-            Message::CompilerArtifact(a) => {
-                let is_bin = a.target.kind.contains(&TargetKind::Bin);
-                if !is_bin {
-                    continue;
+        found.take(ex, staged, message?);
+    }
+    let (status, cargo_stderr) = cargo.finish()?;
+    if found.success && status.success() {
+        return built(ex, found);
+    }
+    Ok(failed(ex, found, &cargo_stderr, opts.shown_as))
+}
+
+/// A running `cargo build --message-format json` in a staging workspace.
+struct Cargo {
+    child: std::process::Child,
+    /// The crates cargo starts compiling, from its status lines.
+    compiling: std::sync::mpsc::Receiver<String>,
+    stderr: std::thread::JoinHandle<String>,
+}
+
+impl Cargo {
+    fn spawn(kit: &Kit, ws: &Path, targets: &[&str], format: &str) -> Result<Cargo> {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut child = Command::new(cargo)
+            .current_dir(ws)
+            .arg("build")
+            .args(targets)
+            .args(["--bins", "--message-format"])
+            .arg(format)
+            .arg("--target-dir")
+            .arg(&kit.target_dir)
+            .env_remove("CARGO_TARGET_DIR")
+            .env_remove("CARGO_BUILD_TARGET_DIR")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| anyhow!(message::cargo_failed_to_start(&e)))?;
+        // Cargo's own status lines ("Compiling tokio v1...") feed the progress line.
+        let stderr = child.stderr.take().expect("piped");
+        let (tx, compiling) = std::sync::mpsc::channel::<String>();
+        let stderr = std::thread::spawn(move || {
+            let mut all = String::new();
+            let mut reader = BufReader::new(stderr);
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                if let Some(rest) = line.trim_start().strip_prefix("Compiling ") {
+                    let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_string());
                 }
+                all.push_str(&line);
+                line.clear();
+            }
+            all
+        });
+        Ok(Cargo { child, compiling, stderr })
+    }
+
+    /// Wait for cargo; its exit status and everything it wrote on stderr.
+    fn finish(mut self) -> Result<(std::process::ExitStatus, String)> {
+        let status = self.child.wait()?;
+        Ok((status, self.stderr.join().unwrap_or_default()))
+    }
+}
+
+/// What cargo's messages said: the binaries built and the errors, by whose
+/// fault they are.
+#[derive(Default)]
+struct Found {
+    suite: Option<PathBuf>,
+    subject: Option<PathBuf>,
+    /// Errors blamed on the student: (in the subject's own files, rendered).
+    student_errors: Vec<(bool, String)>,
+    kit_errors: Vec<String>,
+    success: bool,
+}
+
+impl Found {
+    fn take(&mut self, ex: &Exercise, staged: &Staged, message: Message) {
+        match message {
+            Message::CompilerArtifact(a) if a.target.kind.contains(&TargetKind::Bin) => {
+                let exe = a.executable.map(|p| p.into_std_path_buf());
                 if a.target.name == crate::stage::suite_bin_name(ex) {
-                    suite = a.executable.map(|p| p.into_std_path_buf());
+                    self.suite = exe;
                 } else if a.target.name == crate::stage::subject_bin_name(ex) {
-                    subject = a.executable.map(|p| p.into_std_path_buf());
+                    self.subject = exe;
                 }
             }
             Message::CompilerMessage(m) => {
@@ -115,61 +149,56 @@ pub fn build(kit: &Kit, ex: &Exercise, staged: &Staged, opts: Options<'_>) -> Re
                         | cargo_metadata::diagnostic::DiagnosticLevel::Ice
                 );
                 if !is_error {
-                    continue;
+                    return;
                 }
                 let rendered = m.message.rendered.clone().unwrap_or_else(|| m.message.message.clone());
                 let from_subject = m.target.src_path.as_std_path().starts_with(staged.ws.join(SUBJECT));
                 if from_subject || (ex.meta.kind == Kind::Library && is_api_mismatch(&m.message.message)) {
-                    student_errors.push((from_subject, rendered));
+                    self.student_errors.push((from_subject, rendered));
                 } else {
-                    kit_errors.push(rendered);
+                    self.kit_errors.push(rendered);
                 }
             }
-            Message::BuildFinished(f) => success = f.success,
+            Message::BuildFinished(f) => self.success = f.success,
             _ => {}
         }
     }
-    let status = child.wait()?;
-    let cargo_stderr = pump.join().unwrap_or_default();
-    success &= status.success();
+}
 
+fn built(ex: &Exercise, found: Found) -> Result<Outcome> {
+    let suite = found.suite.ok_or_else(|| anyhow!(message::suite_built_without_binary(&ex.id)))?;
+    if ex.meta.kind == Kind::Server && found.subject.is_none() {
+        return Ok(Outcome::StudentError {
+            summary: message::no_subject_binary(ex.meta.subject_bin.as_deref().unwrap_or("?")),
+            diagnostics: String::new(),
+        });
+    }
+    Ok(Outcome::Built(Built { suite, subject: found.subject }))
+}
+
+/// Whose fault a failed build is, and the first errors to show.
+fn failed(ex: &Exercise, found: Found, cargo_stderr: &str, shown_as: &Path) -> Outcome {
     let shown = |errors: &[String]| -> String {
         errors
             .iter()
             .filter(|e| !e.starts_with("aborting due to"))
             .take(SHOWN_ERRORS)
-            .map(|e| rewrite_paths(e, opts.shown_as))
+            .map(|e| rewrite_paths(e, shown_as))
             .collect::<Vec<_>>()
             .join("\n")
     };
-    if success {
-        let suite = suite.ok_or_else(|| anyhow!("cargo built the suite of {} but reported no binary for it", ex.id))?;
-        if ex.meta.kind == Kind::Server && subject.is_none() {
-            return Ok(Outcome::StudentError {
-                summary: format!(
-                    "the exercise builds no binary named `{}`; keep the stub's src/main.rs",
-                    ex.meta.subject_bin.as_deref().unwrap_or("?")
-                ),
-                diagnostics: String::new(),
-            });
-        }
-        return Ok(Outcome::Built(Built { suite, subject }));
-    }
-    let real: Vec<&(bool, String)> = student_errors.iter().filter(|(s, _)| *s).collect();
+    let real: Vec<&(bool, String)> = found.student_errors.iter().filter(|(s, _)| *s).collect();
     if !real.is_empty() {
         let errors: Vec<String> = real.iter().map(|(_, e)| e.clone()).filter(|e| !e.starts_with("aborting")).collect();
         let count = errors.iter().filter(|e| !e.contains("could not compile")).count();
-        return Ok(Outcome::StudentError { summary: message::compile_failed(count), diagnostics: shown(&errors) });
+        return Outcome::StudentError { summary: message::compile_failed(count), diagnostics: shown(&errors) };
     }
-    if !student_errors.is_empty() {
-        let errors: Vec<String> = student_errors.into_iter().map(|(_, e)| e).collect();
-        return Ok(Outcome::StudentError {
-            summary: message::suite_broken_against(&ex.id),
-            diagnostics: shown(&errors),
-        });
+    if !found.student_errors.is_empty() {
+        let errors: Vec<String> = found.student_errors.into_iter().map(|(_, e)| e).collect();
+        return Outcome::StudentError { summary: message::suite_broken_against(&ex.id), diagnostics: shown(&errors) };
     }
-    let diagnostics = if kit_errors.is_empty() { tail(&cargo_stderr, 40) } else { shown(&kit_errors) };
-    Ok(Outcome::KitError { summary: message::kit_failed_to_build(&format!("suite for {}", ex.id)), diagnostics })
+    let diagnostics = if found.kit_errors.is_empty() { tail(cargo_stderr, 40) } else { shown(&found.kit_errors) };
+    Outcome::KitError { summary: message::kit_failed_to_build(&format!("suite for {}", ex.id)), diagnostics }
 }
 
 /// Errors in the suite that mean the subject's public API is not the stub's.
@@ -217,32 +246,19 @@ pub fn build_reference(kit: &Kit, ex: &Exercise, progress: &mut dyn FnMut(&str))
             }
         }
     }
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut child = Command::new(cargo)
-        .current_dir(&staged.ws)
-        .args(["build", "--bins", "--message-format", "json", "--target-dir"])
-        .arg(&kit.target_dir)
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("CARGO_BUILD_TARGET_DIR")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| anyhow!(message::cargo_failed_to_start(&e)))?;
-    let stderr = child.stderr.take().expect("piped");
-    let pump = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
+    let mut cargo = Cargo::spawn(kit, &staged.ws, &[], "json")?;
     let mut binary = None;
-    for message in Message::parse_stream(BufReader::new(child.stdout.take().expect("piped"))) {
+    for message in Message::parse_stream(BufReader::new(cargo.child.stdout.take().expect("piped"))) {
         if let Message::CompilerArtifact(a) = message? {
             if a.target.name == want {
                 binary = a.executable.map(|p| p.into_std_path_buf());
-            } else {
-                progress(&a.target.name);
             }
         }
+        while let Ok(krate) = cargo.compiling.try_recv() {
+            progress(&krate);
+        }
     }
-    let status = child.wait()?;
-    let stderr = pump.join().unwrap_or_default();
+    let (status, stderr) = cargo.finish()?;
     match binary {
         Some(path) if status.success() => {
             std::fs::write(&stamp, format!("{fingerprint}\n{}", path.display()))?;

@@ -1,8 +1,9 @@
 //! Instructor commands' output: the soundness matrix and blessing.
 
 use crate::catalog::{self, Kit};
+use crate::plan::resolve;
 use crate::terminal::Status_;
-use crate::{report, resolve, result, soundness};
+use crate::{message, report, result, scaffold, soundness};
 
 pub(crate) fn check(kit: &Kit, only: Option<&str>, seed: u64) -> anyhow::Result<u8> {
     let exercises: Vec<&catalog::Exercise> = match only {
@@ -54,5 +55,20 @@ pub(crate) fn bless(kit: &Kit, name: &str, seed: u64) -> anyhow::Result<u8> {
             soundness::Change::Removed(n) => println!("  removed  {n}"),
         }
     }
+    Ok(0)
+}
+
+pub(crate) fn new(kit: &Kit, name: &str, title: Option<&str>, kind: catalog::Kind) -> anyhow::Result<u8> {
+    let created = scaffold::new_exercise(kit, name, title, kind)?;
+    let word = match kind {
+        catalog::Kind::Server => "server",
+        catalog::Kind::Library => "library",
+    };
+    println!("{}", message::created_exercise(name, word));
+    for f in &created.files {
+        println!("  {}", f.display());
+    }
+    println!("  docs/src/SUMMARY.md (chapter listed)");
+    println!("\nnext: cargo grade check {name}   (its reference passes, its stub scores 0)");
     Ok(0)
 }

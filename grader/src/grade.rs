@@ -5,20 +5,17 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Result;
-use grade_protocol::Outcome;
 
 use crate::catalog::{Exercise, Kit};
 use crate::compile::{self, Options};
-use crate::result::{CheckResult, CheckState, Grade, StageResult, Status, Verdict};
+use crate::result::{CheckKind, CheckResult, CheckState, Grade, StageResult, Status, Verdict};
 use crate::run::{self, RunOptions};
 use crate::stage::{self, Source};
 
-/// The synthetic first check: the subject compiles. Worth no points, so an
-/// untouched stub that compiles still scores 0.
-pub const COMPILE: &str = "compile";
-pub const BUILD_STAGE: &str = "build";
-/// A synthetic failed check added when the subject modified the kit.
-pub const TAMPER: &str = "integrity";
+// The synthetic first check (the subject compiles) is worth no points, so
+// an untouched stub that compiles still scores 0; a synthetic failed check
+// is added when the subject modified the kit.
+pub use crate::result::{BUILD_STAGE, COMPILE, TAMPER};
 
 pub struct GradeOptions<'a> {
     pub seed: u64,
@@ -32,14 +29,26 @@ pub fn grade(kit: &Kit, ex: &Exercise, source: &Source, opts: GradeOptions<'_>) 
     let started = Instant::now();
     let shown_as = source.origin(kit, ex);
     let mut verdicts = Vec::new();
-
     let files = match source.read(ex) {
         Ok(f) => f,
-        Err(e) => {
-            verdicts.push(Verdict::new(COMPILE, CheckState::Error, format!("{e:#}")));
+        Err(e) => return Ok(could_not_grade(ex, &shown_as, opts.seed, &format!("{e:#}"))),
+    };
+    if source.is_students() {
+        let reads = crate::scan::compile_time_reads(&files);
+        if !reads.is_empty() {
+            verdicts.push(Verdict::new(
+                COMPILE,
+                CheckState::Fail,
+                crate::message::compile_time_reads(&reads, &shown_as),
+            ));
+            verdicts.extend(
+                ex.meta.checks.iter().map(|c| {
+                    Verdict::new(&c.id, CheckState::Skipped, "not run: the code must compile first".to_string())
+                }),
+            );
             return Ok(assemble(ex, &shown_as, opts.seed, verdicts, started, None));
         }
-    };
+    }
     let _lock = lock_staging(kit, ex)?;
     trace("read sources", started);
     let staged = stage::prepare(kit, ex, &files)?;
@@ -71,7 +80,9 @@ pub fn grade(kit: &Kit, ex: &Exercise, source: &Source, opts: GradeOptions<'_>) 
             // The suite reads a private copy of the snapshots, so a subject
             // that writes into the kit cannot change its own grade; the kit's
             // files are compared afterwards and restored if touched.
-            let guard = crate::integrity::Guard::take(ex)?;
+            let binaries: Vec<&std::path::Path> =
+                [Some(b.suite.as_path()), reference.as_deref()].into_iter().flatten().collect();
+            let guard = crate::integrity::Guard::take(kit, ex, &binaries)?;
             let snapshots = guard.snapshots().to_path_buf();
             let subject_src = staged.ws.join(stage::SUBJECT).join("src");
             let run_opts = RunOptions {
@@ -105,6 +116,13 @@ pub fn grade(kit: &Kit, ex: &Exercise, source: &Source, opts: GradeOptions<'_>) 
     Ok(assemble(ex, &shown_as, opts.seed, verdicts, started, suite))
 }
 
+/// The grade of a subject that could not be graded at all (unreadable, not
+/// a checkout): an error on the `compile` check, every other check not run.
+pub fn could_not_grade(ex: &Exercise, shown_as: &std::path::Path, seed: u64, why: &str) -> Grade {
+    let verdicts = vec![Verdict::new(COMPILE, CheckState::Error, why.to_string())];
+    assemble(ex, shown_as, seed, verdicts, Instant::now(), None)
+}
+
 /// One grade at a time per exercise: the staging folder is shared.
 fn lock_staging(kit: &Kit, ex: &Exercise) -> Result<std::fs::File> {
     let dir = kit.target_dir.join("grade").join("ws");
@@ -122,55 +140,28 @@ fn assemble(
     ex: &Exercise,
     shown_as: &std::path::Path,
     seed: u64,
-    mut verdicts: Vec<Verdict>,
+    verdicts: Vec<Verdict>,
     started: Instant,
     suite: Option<PathBuf>,
 ) -> Grade {
-    let mut checks = Vec::new();
-    let verdicts = std::cell::RefCell::new(std::mem::take(&mut verdicts));
-    let take_if = |id: &str| -> Option<Verdict> {
-        let mut v = verdicts.borrow_mut();
-        v.iter().position(|x| x.id == id).map(|i| v.remove(i))
-    };
-    let take = |id: &str| -> Verdict {
-        take_if(id).unwrap_or_else(|| Verdict::new(id, CheckState::Error, crate::message::missing_report(id)))
-    };
-    let compile = take(COMPILE);
+    let mut verdicts = Verdicts(verdicts);
+    let compile = verdicts.take(COMPILE);
     let compile_state = compile.state;
-    checks.push(CheckResult {
-        id: COMPILE.into(),
-        stage: BUILD_STAGE.into(),
-        title: "the code compiles".into(),
-        state: compile.state,
-        points: 0,
-        max_points: 0,
-        outcome: compile.outcome,
-    });
-    let tampered = take_if(TAMPER);
-    if let Some(t) = &tampered {
-        checks.push(CheckResult {
-            id: TAMPER.into(),
-            stage: BUILD_STAGE.into(),
-            title: "the kit's files are left alone".into(),
-            state: t.state,
-            points: 0,
-            max_points: 0,
-            outcome: t.outcome.clone(),
-        });
+    let mut checks = vec![own_check(COMPILE, CheckKind::Compile, "the code compiles", compile)];
+    let tampered = verdicts.take_if(TAMPER);
+    if let Some(t) = tampered.clone() {
+        checks.push(own_check(TAMPER, CheckKind::Integrity, "the kit's files are left alone", t));
     }
     for c in &ex.meta.checks {
         let v = if compile_state == CheckState::Error {
-            Verdict {
-                id: c.id.clone(),
-                state: CheckState::Skipped,
-                outcome: Outcome { message: "not run: the build could not be graded".into(), ..Outcome::default() },
-            }
+            Verdict::new(&c.id, CheckState::Skipped, "not run: the build could not be graded".into())
         } else {
-            take(&c.id)
+            verdicts.take(&c.id)
         };
         let points = if v.state == CheckState::Pass && tampered.is_none() { c.points } else { 0 };
         checks.push(CheckResult {
             id: c.id.clone(),
+            kind: CheckKind::Suite,
             stage: c.stage.clone(),
             title: c.title.clone(),
             state: v.state,
@@ -179,11 +170,59 @@ fn assemble(
             outcome: v.outcome,
         });
     }
+    let build_state = if tampered.is_some() { CheckState::Fail } else { compile_state };
+    let stages = stage_results(ex, &checks, build_state);
+    Grade {
+        exercise: ex.id.clone(),
+        title: ex.meta.title.clone(),
+        chapter: ex.chapter_path(),
+        subject: shown_as.to_string_lossy().into_owned(),
+        seed,
+        status: overall(&checks),
+        score: checks.iter().map(|c| c.points).sum(),
+        max_score: ex.max_score(),
+        duration_ms: started.elapsed().as_millis() as u64,
+        stages,
+        checks,
+        suite,
+        reused_from: None,
+    }
+}
+
+/// The verdicts not yet placed in the grade.
+struct Verdicts(Vec<Verdict>);
+
+impl Verdicts {
+    fn take_if(&mut self, id: &str) -> Option<Verdict> {
+        self.0.iter().position(|x| x.id == id).map(|i| self.0.remove(i))
+    }
+    /// A check with no verdict never passes: it is an error.
+    fn take(&mut self, id: &str) -> Verdict {
+        self.take_if(id).unwrap_or_else(|| Verdict::new(id, CheckState::Error, crate::message::missing_report(id)))
+    }
+}
+
+/// One of the grader's own checks: worth no points, in the build stage.
+fn own_check(id: &str, kind: CheckKind, title: &str, v: Verdict) -> CheckResult {
+    CheckResult {
+        id: id.into(),
+        kind,
+        stage: BUILD_STAGE.into(),
+        title: title.into(),
+        state: v.state,
+        points: 0,
+        max_points: 0,
+        outcome: v.outcome,
+    }
+}
+
+/// Each stage's state from its checks, the build stage first.
+fn stage_results(ex: &Exercise, checks: &[CheckResult], build_state: CheckState) -> Vec<StageResult> {
     let mut stages = vec![StageResult {
         id: BUILD_STAGE.into(),
         title: "Build".into(),
         advice: "Fix the first compiler error shown; later errors often follow from it.".into(),
-        state: if tampered.is_some() { CheckState::Fail } else { compile_state },
+        state: build_state,
     }];
     for s in &ex.meta.stages {
         let states: Vec<CheckState> = checks.iter().filter(|c| c.stage == s.id).map(|c| c.state).collect();
@@ -200,27 +239,17 @@ fn assemble(
         };
         stages.push(StageResult { id: s.id.clone(), title: s.title.clone(), advice: s.advice.clone(), state });
     }
-    let status = if checks.iter().any(|c| matches!(c.state, CheckState::Error | CheckState::Unavailable)) {
+    stages
+}
+
+/// A check that could not run makes the grade an error; else pass or fail.
+fn overall(checks: &[CheckResult]) -> Status {
+    if checks.iter().any(|c| matches!(c.state, CheckState::Error | CheckState::Unavailable)) {
         Status::Error
     } else if checks.iter().all(|c| c.state == CheckState::Pass) {
         Status::Pass
     } else {
         Status::Fail
-    };
-    Grade {
-        exercise: ex.id.clone(),
-        title: ex.meta.title.clone(),
-        chapter: ex.chapter_path(),
-        subject: shown_as.to_string_lossy().into_owned(),
-        seed,
-        status,
-        score: checks.iter().map(|c| c.points).sum(),
-        max_score: ex.max_score(),
-        duration_ms: started.elapsed().as_millis() as u64,
-        stages,
-        checks,
-        suite,
-        reused_from: None,
     }
 }
 

@@ -10,9 +10,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::catalog::{Exercise, Kit};
-use crate::progress::Fnv;
 use crate::result::{CheckState, Grade};
 use crate::stage;
+use grade_protocol::shared::Fnv;
 
 /// Everything a verdict depends on: the subject's sources, the suite, the
 /// kit's files of the exercise, the harness, the lock file and the grader.

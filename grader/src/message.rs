@@ -90,3 +90,118 @@ pub fn interrupted() -> String {
 pub fn tampered(files: &str) -> String {
     format!("the program changed the kit's own files during the grade ({files}); they were restored, and a grade that touches them cannot pass")
 }
+
+pub fn not_a_checkout(path: &Path) -> String {
+    format!("{} is not a checkout of the kit (it has no exercises/ folder)", path.display())
+}
+
+pub fn progress_not_saved(e: &anyhow::Error) -> String {
+    format!("warning: could not save your progress: {e:#}")
+}
+
+pub fn no_subject_binary(bin: &str) -> String {
+    format!("the exercise builds no binary named `{bin}`; keep the stub's src/main.rs")
+}
+
+// Files: what could not be done to which path. The I/O error follows as
+// the cause.
+
+pub fn cannot_read(path: &Path) -> String {
+    format!("cannot read {}", path.display())
+}
+
+pub fn cannot_write(path: &Path) -> String {
+    format!("cannot write {}", path.display())
+}
+
+pub fn cannot_create(dir: &Path) -> String {
+    format!("cannot create {}", dir.display())
+}
+
+pub fn not_toml(path: &Path) -> String {
+    format!("{} is not valid TOML", path.display())
+}
+
+pub fn no_package_name(manifest: &Path) -> String {
+    format!("{} has no [package] name", manifest.display())
+}
+
+pub fn no_suite_crate(id: &str, dir: &Path) -> String {
+    format!("exercise {id} has no suite crate in {}", dir.display())
+}
+
+pub fn suite_built_without_binary(id: &str) -> String {
+    format!("cargo built the suite of {id} but reported no binary for it")
+}
+
+pub fn cannot_start_suite(suite: &Path) -> String {
+    format!("could not start the suite {}", suite.display())
+}
+
+pub fn cannot_list_checks(suite: &Path) -> String {
+    format!("cannot run {} --list", suite.display())
+}
+
+pub fn list_failed(suite: &Path, stderr: &str) -> String {
+    format!("{} --list failed: {stderr}", suite.display())
+}
+
+pub fn submission_lacks(dir: &Path, id: &str) -> String {
+    format!("the submission has no {}: nothing to grade for {id}", dir.display())
+}
+
+pub fn variant_edits_missing_file(variant: &str, file: &Path) -> String {
+    format!("variant `{variant}` edits {}, which the reference does not have", file.display())
+}
+
+pub fn variant_find_not_unique(variant: &str, count: usize, file: &Path, find: &str) -> String {
+    format!(
+        "variant `{variant}`: the text to find occurs {count} times in {} (it must occur exactly once): {find:?}",
+        file.display()
+    )
+}
+
+pub fn nothing_to_watch(dir: &Path) -> String {
+    format!("{} does not exist: nothing to watch", dir.display())
+}
+
+pub fn cannot_watch(what: &str) -> String {
+    format!("cannot watch {what}")
+}
+
+pub fn watching(dir: &Path) -> String {
+    format!("\nwatching {} · save a file to grade again · q then Enter (or Ctrl-C) to stop", dir.display())
+}
+
+pub fn batch_wrote(book: &Path, out: &Path) -> String {
+    format!("wrote {} and one JSON report per submission in {}", book.display(), out.display())
+}
+
+pub fn error(e: &anyhow::Error) -> String {
+    format!("error: {e:#}")
+}
+
+pub fn foreign_result_line(line: &str) -> String {
+    let shown: String = line.chars().take(120).collect();
+    format!(
+        "the results channel carried a line the suite did not write ({shown:?}): something tried to forge or \
+         disturb the verdicts, so this check fails"
+    )
+}
+
+pub fn created_exercise(id: &str, kind: &str) -> String {
+    format!("created {kind} exercise {id}:")
+}
+
+pub fn compile_time_reads(found: &[crate::scan::Finding], shown_as: &Path) -> String {
+    let mut s = String::from(
+        "your code reads files outside its own src/ folder while it compiles, which a grade cannot allow \
+         (it could read the reference solution). Keep include!/include_str!/include_bytes!/#[path] pointing \
+         at files inside src/, with a plain relative path:",
+    );
+    for f in found {
+        let target = f.target.as_deref().map(|t| format!(" -> {t:?}")).unwrap_or_else(|| " (a computed path)".into());
+        s.push_str(&format!("\n  {}:{}: {}{target}", shown_as.join(&f.file).display(), f.line, f.what));
+    }
+    s
+}

@@ -65,10 +65,10 @@ impl Progress {
         self.version = 1;
         let file = path(root);
         let dir = file.parent().expect("has a parent");
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(dir).with_context(|| crate::message::cannot_create(dir))?;
         let tmp = dir.join(format!(".progress.{}.tmp", std::process::id()));
         std::fs::write(&tmp, serde_json::to_vec_pretty(self)?)?;
-        std::fs::rename(&tmp, &file).with_context(|| format!("cannot write {}", file.display()))?;
+        std::fs::rename(&tmp, &file).with_context(|| crate::message::cannot_write(&file))?;
         Ok(())
     }
 }
@@ -76,25 +76,10 @@ impl Progress {
 /// A stable fingerprint of a set of source files (FNV-1a over paths and
 /// contents): it only has to notice a change, not resist an adversary.
 pub fn fingerprint(files: &crate::stage::SourceFiles) -> u64 {
-    let mut h = Fnv::new();
+    let mut h = grade_protocol::shared::Fnv::new();
     for (p, bytes) in files {
         h.eat(p.to_string_lossy().as_bytes());
         h.eat(bytes);
     }
     h.0
-}
-
-/// FNV-1a, with a separator after each piece so ("ab","c") != ("a","bc").
-pub struct Fnv(pub u64);
-
-impl Fnv {
-    pub fn new() -> Fnv {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-    pub fn eat(&mut self, bytes: &[u8]) {
-        for b in bytes.iter().chain([0xffu8].iter()) {
-            self.0 ^= u64::from(*b);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
 }

@@ -17,6 +17,25 @@ pub enum CheckState {
     Unavailable,
 }
 
+/// The grader's own checks and stage, beside the suite's.
+pub const COMPILE: &str = "compile";
+pub const TAMPER: &str = "integrity";
+pub const BUILD_STAGE: &str = "build";
+
+/// Who made a check: the grader itself (the build, the kit's integrity) or
+/// the exercise's suite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckKind {
+    /// The subject compiles ([`COMPILE`]).
+    Compile,
+    /// The subject left the kit's files alone ([`TAMPER`]).
+    Integrity,
+    /// A check of the exercise's hidden suite.
+    #[default]
+    Suite,
+}
+
 /// One check's result as the runner saw it.
 #[derive(Debug, Clone)]
 pub struct Verdict {
@@ -40,6 +59,15 @@ pub enum Status {
 }
 
 impl Status {
+    /// The word reports and gradebooks use.
+    pub fn word(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Error => "error",
+        }
+    }
+
     pub fn exit_code(self) -> u8 {
         match self {
             Status::Pass => 0,
@@ -82,6 +110,8 @@ pub struct StageResult {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CheckResult {
     pub id: String,
+    #[serde(default)]
+    pub kind: CheckKind,
     pub stage: String,
     pub title: String,
     pub state: CheckState,
@@ -103,5 +133,25 @@ impl Grade {
 
     pub fn passed(&self) -> usize {
         self.checks.iter().filter(|c| c.state == CheckState::Pass).count()
+    }
+}
+
+/// A small passing grade, for reporters' tests.
+#[cfg(test)]
+pub fn sample(exercise: &str) -> Grade {
+    Grade {
+        exercise: exercise.into(),
+        title: "t".into(),
+        chapter: "docs/src/c.md".into(),
+        subject: "exercises/x/src".into(),
+        seed: 1,
+        status: Status::Pass,
+        score: 1,
+        max_score: 1,
+        duration_ms: 0,
+        stages: Vec::new(),
+        checks: Vec::new(),
+        suite: None,
+        reused_from: None,
     }
 }

@@ -3,9 +3,11 @@
 //! channel; a check that does not report is an error, never a pass.
 
 use std::collections::BTreeSet;
-use std::io::{Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::io::{BufRead, BufReader, Read};
+use std::os::fd::AsRawFd;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -55,14 +57,12 @@ pub fn run(ex: &Exercise, opts: &RunOptions<'_>) -> Result<Vec<Verdict>> {
         .iter()
         .flat_map(|st| ex.meta.checks.iter().filter(move |c| c.stage == st.id).map(|c| c.id.clone()))
         .collect();
-    let gates: Vec<String> = ex
+    let gates: Vec<Vec<String>> = ex
         .meta
         .stages
         .iter()
         .filter(|st| st.gate)
-        .map(|st| {
-            ex.meta.checks.iter().filter(|c| c.stage == st.id).map(|c| c.id.as_str()).collect::<Vec<_>>().join("+")
-        })
+        .map(|st| ex.meta.checks.iter().filter(|c| c.stage == st.id).map(|c| c.id.clone()).collect::<Vec<_>>())
         .filter(|g| !g.is_empty())
         .collect();
     let mut verdicts: Vec<Verdict> = Vec::new();
@@ -88,8 +88,7 @@ pub fn run(ex: &Exercise, opts: &RunOptions<'_>) -> Result<Vec<Verdict>> {
         }
         // Usually one suite process runs everything; a new one starts only
         // after a check hung or took the process down with it.
-        let results = scratch.join(format!("results-{attempts}.jsonl"));
-        let round = Round::start(opts, &pending, &gates, &results, check_limit)?;
+        let round = Round::start(opts, &pending, &gates, scratch, check_limit)?;
         let remaining = run_limit.saturating_sub(started.elapsed());
         for v in round.watch(check_limit, remaining)? {
             pending.retain(|p| p != &v.id);
@@ -113,48 +112,50 @@ fn failed_gate(ex: &Exercise, verdicts: &[Verdict]) -> Option<String> {
 struct Round {
     child: Child,
     pgid: i32,
-    results: PathBuf,
+    /// Lines from the results pipe, as the reader thread gets them.
+    events: mpsc::Receiver<String>,
     output: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
     pending: Vec<String>,
 }
+
+/// The descriptor number the suite finds the results pipe at.
+const RESULTS_FD: i32 = 3;
 
 impl Round {
     fn start(
         opts: &RunOptions<'_>,
         pending: &[String],
-        gates: &[String],
-        results: &Path,
+        gates: &[Vec<String>],
+        scratch: &Path,
         check_limit: Duration,
     ) -> Result<Round> {
-        std::fs::write(results, b"")?;
         let mut cmd = Command::new(opts.suite);
         // The suite (and, for library exercises, the student's code linked
         // into it) sees only what it needs: nothing else reveals the grader.
         cmd.env_clear();
-        for key in ["PATH", "HOME", "LANG", "TZ", env::REQUIRE_TOOLS] {
+        for key in grade_protocol::shared::ALLOWED_ENV.iter().chain(&[env::REQUIRE_TOOLS, env::SANDBOX]) {
             if let Some(v) = std::env::var_os(key) {
                 cmd.env(key, v);
             }
         }
-        cmd.env(env::RESULTS, results)
+        cmd.env(env::RESULTS_FD, RESULTS_FD.to_string())
             .env(env::SEED, opts.seed.to_string())
-            .env(env::ONLY, pending.join(","))
-            .env(env::GATES, gates.join(","))
+            .env(env::ONLY, grade_protocol::encode_ids(pending))
+            .env(env::GATES, grade_protocol::encode_gates(gates))
             .env(env::CHECK_TIMEOUT_MS, check_limit.as_millis().to_string())
             .env(env::EXERCISE_DIR, opts.exercise_dir)
             .env(env::SNAPSHOTS, opts.snapshots)
             .env("RUST_BACKTRACE", "0");
-        if let Some(s) = opts.subject {
-            cmd.env(env::SUBJECT, s);
-        }
-        if let Some(s) = opts.subject_src {
-            cmd.env(env::SUBJECT_SRC, s);
-        }
-        if let Some(s) = opts.reference {
-            cmd.env(env::REFERENCE, s);
-        }
-        if let Some(s) = opts.reference_src {
-            cmd.env(env::REFERENCE_SRC, s);
+        let optional = [
+            (env::SUBJECT, opts.subject),
+            (env::SUBJECT_SRC, opts.subject_src),
+            (env::REFERENCE, opts.reference),
+            (env::REFERENCE_SRC, opts.reference_src),
+        ];
+        for (key, value) in optional {
+            if let Some(v) = value {
+                cmd.env(key, v);
+            }
         }
         if let Some(b) = opts.bless {
             cmd.env(env::BLESS, b)
@@ -162,17 +163,23 @@ impl Round {
                 .env("INSTA_WORKSPACE_ROOT", b)
                 .env("INSTA_FORCE_PASS", "0");
         }
+        let (reader, writer) = crate::sandbox::results_pipe()?;
+        crate::sandbox::pass_fd(&mut cmd, writer.as_raw_fd(), RESULTS_FD);
+        crate::sandbox::isolate_network(&mut cmd);
         use std::os::unix::process::CommandExt;
         // Relative paths written by the suite or the subject land in the
-        // run's scratch folder, never in the student's or the kit's.
-        let mut child = cmd
-            .current_dir(results.parent().expect("results live in the scratch folder"))
+        // run's empty scratch folder, never in the student's or the kit's.
+        let spawned = cmd
+            .current_dir(scratch)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0)
-            .spawn()
-            .with_context(|| format!("could not start the suite {}", opts.suite.display()))?;
+            .spawn();
+        // Only the suite holds the writing end from here on: the pipe ends
+        // when the suite (and whatever it let inherit it) is gone.
+        drop(writer);
+        let mut child = spawned.with_context(|| message::cannot_start_suite(opts.suite))?;
         let pgid = child.id() as i32;
         let output = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         for stream in [
@@ -185,65 +192,67 @@ impl Round {
             let out = output.clone();
             std::thread::spawn(move || capped_copy(stream, &out));
         }
-        Ok(Round { child, pgid, results: results.to_path_buf(), output, pending: pending.to_vec() })
+        let (tx, events) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(reader).lines() {
+                let Ok(line) = line else { return };
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Round { child, pgid, events, output, pending: pending.to_vec() })
     }
 
     /// Follow the events until the suite exits or the watchdog fires.
     fn watch(mut self, check_limit: Duration, run_left: Duration) -> Result<Vec<Verdict>> {
         let began = Instant::now();
-        let mut file = std::fs::File::open(&self.results)?;
-        let mut buf = String::new();
-        let mut offset = 0usize;
-        let mut groups: BTreeSet<i32> = BTreeSet::new();
-        let mut current: Option<(String, Instant)> = None;
-        let mut verdicts = Vec::new();
+        let mut follow = Follow::new(&self.pending);
         let mut exit = None;
         loop {
             let status = self.child.try_wait()?;
-            // Read whatever was appended since last time.
-            file.seek(SeekFrom::Start(offset as u64))?;
-            let mut fresh = String::new();
-            file.read_to_string(&mut fresh)?;
-            offset += fresh.len();
-            buf.push_str(&fresh);
-            while let Some(nl) = buf.find('\n') {
-                let line: String = buf.drain(..=nl).collect();
-                match serde_json::from_str::<Event>(line.trim()) {
-                    Ok(Event::Hello { version, .. }) if version != VERSION => {
-                        anyhow::bail!(message::protocol_version(version, VERSION));
-                    }
-                    Ok(Event::Hello { .. }) => {}
-                    Ok(Event::Start { check }) => current = Some((check, Instant::now())),
-                    Ok(Event::Process { pgid, .. }) => {
-                        groups.insert(pgid);
-                    }
-                    Ok(Event::End { check, outcome }) => {
-                        if self.pending.contains(&check) && !verdicts.iter().any(|v: &Verdict| v.id == check) {
-                            verdicts.push(Verdict::from_outcome(&check, outcome));
-                        }
-                        current = None;
-                    }
-                    Err(_) => {} // a torn or foreign line is ignored; missing reports become errors
-                }
+            match self.events.recv_timeout(POLL) {
+                Ok(line) => follow.line(&line),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                // The pipe is closed: nothing more will be said.
+                Err(mpsc::RecvTimeoutError::Disconnected) if status.is_none() => std::thread::sleep(POLL),
+                Err(mpsc::RecvTimeoutError::Disconnected) => {}
+            }
+            while let Ok(line) = self.events.try_recv() {
+                follow.line(&line);
             }
             if let Some(s) = status {
+                // Whatever was still in the pipe belongs to this round.
+                while let Ok(line) = self.events.recv_timeout(POLL) {
+                    follow.line(&line);
+                }
                 exit = Some(s);
                 break;
             }
-            let timed_out = current.as_ref().is_some_and(|(_, t)| t.elapsed() > check_limit + GRACE);
+            let timed_out = follow.current.as_ref().is_some_and(|(_, t)| t.elapsed() > check_limit + GRACE);
             if timed_out || began.elapsed() > run_left || crate::sandbox::interrupted() {
                 break;
             }
-            std::thread::sleep(POLL);
         }
         // Whatever happened, nothing this round started survives it.
         crate::sandbox::kill_group(self.pgid);
-        for g in &groups {
+        for g in &follow.groups {
             crate::sandbox::kill_group(*g);
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // And whatever left its group (setsid, a double fork).
+        crate::sandbox::kill_descendants();
+        Ok(self.verdicts(follow, exit, check_limit))
+    }
 
+    fn verdicts(&self, follow: Follow, exit: Option<std::process::ExitStatus>, check_limit: Duration) -> Vec<Verdict> {
+        let Follow { current, mut verdicts, version, .. } = follow;
+        if let Some(found) = version.filter(|v| *v != VERSION) {
+            // A suite of another protocol version: the kit is inconsistent.
+            let why = message::protocol_version(found, VERSION);
+            return self.pending.iter().map(|id| Verdict::new(id, CheckState::Error, why.clone())).collect();
+        }
         if let Some((check, _)) = current {
             let msg = match exit {
                 None => message::check_timed_out(check_limit.as_secs()),
@@ -255,7 +264,7 @@ impl Round {
         } else if exit.is_some() && verdicts.is_empty() {
             // The suite ended without running anything: it could not grade.
             let out = self.output_text();
-            return Ok(self
+            return self
                 .pending
                 .iter()
                 .map(|id| {
@@ -263,14 +272,80 @@ impl Round {
                     v.outcome.output = Some(out.clone()).filter(|s| !s.trim().is_empty());
                     v
                 })
-                .collect());
+                .collect();
         }
-        Ok(verdicts)
+        verdicts
     }
 
     fn output_text(&self) -> String {
         let out = self.output.lock().unwrap_or_else(|e| e.into_inner());
         String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
+/// The events of one round, read strictly: the first line is `hello` and
+/// decides the version; after it, a line that is not an event of the check
+/// that is running (a second hello, a malformed line, a verdict for another
+/// check) was not written by the suite, and fails the check it came during.
+struct Follow {
+    pending: Vec<String>,
+    version: Option<u32>,
+    current: Option<(String, Instant)>,
+    /// The check that ended last, for a foreign line between checks.
+    last: Option<String>,
+    groups: BTreeSet<i32>,
+    verdicts: Vec<Verdict>,
+}
+
+impl Follow {
+    fn new(pending: &[String]) -> Follow {
+        Follow {
+            pending: pending.to_vec(),
+            version: None,
+            current: None,
+            last: None,
+            groups: BTreeSet::new(),
+            verdicts: Vec::new(),
+        }
+    }
+
+    fn line(&mut self, line: &str) {
+        let event = serde_json::from_str::<Event>(line.trim());
+        match (self.version, event) {
+            (None, Ok(Event::Hello { version, .. })) => self.version = Some(version),
+            (Some(VERSION), Ok(Event::Start { check })) if self.current.is_none() && self.is_open(&check) => {
+                self.current = Some((check, Instant::now()))
+            }
+            (Some(VERSION), Ok(Event::Process { pgid, .. })) => {
+                self.groups.insert(pgid);
+            }
+            (Some(VERSION), Ok(Event::End { check, outcome }))
+                if self.current.as_ref().is_some_and(|(c, _)| *c == check) =>
+            {
+                self.verdicts.push(Verdict::from_outcome(&check, outcome));
+                self.current = None;
+                self.last = Some(check);
+            }
+            (Some(v), _) if v != VERSION => {} // the whole round is refused
+            (_, _) => self.foreign(line),
+        }
+    }
+
+    fn is_open(&self, check: &str) -> bool {
+        self.pending.iter().any(|p| p == check) && !self.verdicts.iter().any(|v| v.id == check)
+    }
+
+    /// A line the suite did not write: the check it came during fails.
+    fn foreign(&mut self, line: &str) {
+        let why = message::foreign_result_line(line);
+        if let Some((check, _)) = self.current.take() {
+            self.verdicts.push(Verdict::new(&check, CheckState::Fail, why));
+            self.last = Some(check);
+        } else if let Some(v) = self.last.as_ref().and_then(|l| self.verdicts.iter_mut().find(|v| &v.id == l)) {
+            *v = Verdict::new(&v.id.clone(), CheckState::Fail, why);
+        } else if self.version.is_none() {
+            self.version = Some(0);
+        }
     }
 }
 
@@ -303,6 +378,7 @@ impl Verdict {
 mod tests {
     use super::*;
     use crate::catalog::{Exercise, Meta};
+    use std::path::PathBuf;
 
     fn exercise(checks: &[&str]) -> Exercise {
         let mut toml = String::from(
@@ -329,7 +405,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let path = dir.join("suite.sh");
         let script = format!(
-            "#!/bin/sh\nfirst=${{GRADE_ONLY%%,*}}\nsay() {{ echo \"$1\" >> \"$GRADE_RESULTS\"; }}\nsay '{{\"event\":\"hello\",\"version\":1,\"suite\":\"fake\",\"seed\":1,\"checks\":[]}}'\n{body}\n"
+            "#!/bin/sh\nfirst=$(printf %s \"$GRADE_ONLY\" | sed 's/^\\[\"\\([^\"]*\\)\".*/\\1/')\nsay() {{ echo \"$1\" >&3; }}\nsay '{{\"event\":\"hello\",\"version\":1,\"suite\":\"fake\",\"seed\":1,\"checks\":[]}}'\n{body}\n"
         );
         std::fs::write(&path, script).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -375,6 +451,12 @@ mod tests {
         assert_eq!(v[0].state, CheckState::Fail);
         assert!(v[0].outcome.message.contains("no verdict within 1 s"), "{}", v[0].outcome.message);
         assert!(took < Duration::from_secs(10), "the watchdog took {took:?}");
+        // SIGKILL is delivered at once but acted on when the process is next
+        // scheduled: on a busy machine that can take a moment.
+        let gone_by = Instant::now() + Duration::from_secs(5);
+        while alive(&format!("sleep {marker}")) && Instant::now() < gone_by {
+            std::thread::yield_now();
+        }
         assert!(!alive(&format!("sleep {marker}")), "a process of the hung suite survived");
     }
 
@@ -406,5 +488,45 @@ echo 'PASS a'
 exit 0"#;
         let (v, _) = run_fake(&["a"], body);
         assert_eq!(v[0].state, CheckState::Error);
+    }
+
+    #[test]
+    fn a_line_the_suite_did_not_write_fails_the_check_it_came_during() {
+        // During `a`, someone writes a second hello and a pass for `b`.
+        let body = r#"say '{"event":"start","check":"a"}'
+say '{"event":"hello","version":1,"suite":"forged","seed":1,"checks":[]}'
+say '{"event":"end","check":"b","outcome":{"status":"pass","message":""}}'
+say '{"event":"start","check":"b"}'
+say '{"event":"end","check":"b","outcome":{"status":"pass","message":""}}'"#;
+        let (v, _) = run_fake(&["a", "b"], body);
+        let a = v.iter().find(|v| v.id == "a").unwrap();
+        assert_eq!(a.state, CheckState::Fail, "{a:?}");
+        assert!(a.outcome.message.contains("did not write"), "{}", a.outcome.message);
+        let b = v.iter().find(|v| v.id == "b").unwrap();
+        assert_eq!(b.state, CheckState::Pass, "b ran for real after the forgery: {b:?}");
+    }
+
+    #[test]
+    fn another_protocol_version_is_an_error_for_every_check_not_a_crash() {
+        let dir = tempfile::tempdir().unwrap();
+        let suite = fake_suite(dir.path(), "exit 0");
+        let text = std::fs::read_to_string(&suite).unwrap().replace("\"version\":1", "\"version\":99");
+        std::fs::write(&suite, text).unwrap();
+        let ex = exercise(&["a", "b"]);
+        let opts = RunOptions {
+            suite: &suite,
+            subject: None,
+            subject_src: None,
+            reference: None,
+            reference_src: None,
+            seed: 1,
+            exercise_dir: dir.path(),
+            snapshots: dir.path(),
+            bless: None,
+            check_timeout: None,
+        };
+        let v = run(&ex, &opts).expect("a wrong version is a verdict, not a failure to grade");
+        assert_eq!(v.len(), 2);
+        assert!(v.iter().all(|v| v.state == CheckState::Error && v.outcome.message.contains("99")), "{v:?}");
     }
 }

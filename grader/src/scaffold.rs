@@ -1,14 +1,19 @@
-//! `cargo grade new NN-name`: a new exercise with every part in place (stub,
-//! reference, suite with one real check, metadata, variant, chapter), so
-//! that `cargo grade check` passes for it right away.
+//! `cargo grade new NN-name [--kind server|library]`: a new exercise with
+//! every part in place (stub, reference, suite with real checks, metadata,
+//! variants, chapter), so that `cargo grade check` passes for it right away.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::catalog::Kit;
+use crate::catalog::{Kind, Kit};
 
-const TEMPLATES: &[(&str, &str)] = &[
+/// A template file: where it goes and its text, both with `{{id}}`,
+/// `{{topic}}`, `{{crate}}` and `{{title}}` to fill in.
+type Template = (&'static str, &'static str);
+
+/// A server exercise: a binary the suite starts and talks to over TCP.
+const SERVER: &[Template] = &[
     ("exercises/{{id}}/Cargo.toml", include_str!("../templates/server/exercise.Cargo.toml.tmpl")),
     ("exercises/{{id}}/src/main.rs", include_str!("../templates/server/stub.main.rs.tmpl")),
     ("solutions/{{id}}/Cargo.toml", include_str!("../templates/server/solution.Cargo.toml.tmpl")),
@@ -20,13 +25,34 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("docs/src/{{id}}.md", include_str!("../templates/server/chapter.md.tmpl")),
 ];
 
+/// A library exercise: a crate the suite links (a path dependency the
+/// grader points at the subject) and calls through its public API.
+const LIBRARY: &[Template] = &[
+    ("exercises/{{id}}/Cargo.toml", include_str!("../templates/library/exercise.Cargo.toml.tmpl")),
+    ("exercises/{{id}}/src/lib.rs", include_str!("../templates/library/stub.lib.rs.tmpl")),
+    ("solutions/{{id}}/Cargo.toml", include_str!("../templates/library/solution.Cargo.toml.tmpl")),
+    ("solutions/{{id}}/src/lib.rs", include_str!("../templates/library/solution.lib.rs.tmpl")),
+    ("grader/suites/{{id}}/Cargo.toml", include_str!("../templates/library/suite.Cargo.toml.tmpl")),
+    ("grader/suites/{{id}}/src/main.rs", include_str!("../templates/library/suite.main.rs.tmpl")),
+    ("grader/suites/{{id}}/exercise.toml", include_str!("../templates/library/exercise.toml.tmpl")),
+    ("grader/suites/{{id}}/variants.toml", include_str!("../templates/library/variants.toml.tmpl")),
+    ("docs/src/{{id}}.md", include_str!("../templates/library/chapter.md.tmpl")),
+];
+
+fn templates(kind: Kind) -> &'static [Template] {
+    match kind {
+        Kind::Server => SERVER,
+        Kind::Library => LIBRARY,
+    }
+}
+
 pub struct Created {
     pub files: Vec<PathBuf>,
 }
 
 /// Validate everything first, then write; on a failure half-way, remove what
 /// was written. A bad name or an existing exercise writes nothing.
-pub fn new_exercise(kit: &Kit, id: &str, title: Option<&str>) -> Result<Created> {
+pub fn new_exercise(kit: &Kit, id: &str, title: Option<&str>, kind: Kind) -> Result<Created> {
     let (number, topic) = parse_id(id)?;
     if let Some(e) = kit.exercises.iter().find(|e| e.id.split_once('-').map(|(n, _)| n) == Some(number)) {
         bail!("exercise number {number} is taken by {}; pick the next free number", e.id);
@@ -38,7 +64,7 @@ pub fn new_exercise(kit: &Kit, id: &str, title: Option<&str>) -> Result<Created>
     if title.contains(['"', '\\', '\n']) {
         bail!("the title may not contain quotes, backslashes or line breaks");
     }
-    let files: Vec<(PathBuf, String)> = TEMPLATES
+    let files: Vec<(PathBuf, String)> = templates(kind)
         .iter()
         .map(|(path, text)| (kit.root.join(fill(path, id, topic, &title)), fill(text, id, topic, &title)))
         .collect();
@@ -101,17 +127,20 @@ fn default_title(topic: &str) -> String {
 }
 
 fn fill(template: &str, id: &str, topic: &str, title: &str) -> String {
-    template.replace("{{id}}", id).replace("{{topic}}", topic).replace("{{title}}", title)
+    // The library's name in Rust code: the package name with `_` for `-`.
+    let krate = topic.replace('-', "_");
+    template.replace("{{id}}", id).replace("{{topic}}", topic).replace("{{crate}}", &krate).replace("{{title}}", title)
 }
 
-/// Insert the chapter after the last exercise chapter (`- [NN-...`), or at
-/// the end.
+/// Insert the chapter after the last exercise chapter (a link to
+/// `NN-name.md`, with or without `./`), or at the end.
 fn add_to_toc(toc: &str, id: &str, title: &str) -> String {
     let entry = format!("- [{id}: {title}](./{id}.md)");
     let mut lines: Vec<String> = toc.lines().map(str::to_string).collect();
     let is_exercise = |l: &String| {
-        let t = l.trim_start().trim_start_matches("- [");
-        t.len() > 3 && t.as_bytes()[..2].iter().all(u8::is_ascii_digit) && t.as_bytes()[2] == b'-'
+        let Some((_, target)) = l.split_once("](") else { return false };
+        let t = target.trim_start_matches("./").as_bytes();
+        t.len() > 3 && t[..2].iter().all(u8::is_ascii_digit) && t[2] == b'-'
     };
     match lines.iter().rposition(is_exercise) {
         Some(i) => lines.insert(i + 1, entry),
@@ -142,6 +171,13 @@ mod tests {
         assert_eq!(
             out,
             "# Summary\n\n- [Intro](./intro.md)\n- [01-bind: Bind](./01-bind.md)\n- [02-demo: Demo](./02-demo.md)\n- [How grading works](./grading.md)\n"
+        );
+        // The book's own style: `- [01 · Title](01-bind.md)`, then an appendix.
+        let toc = "- [01 · Bind](01-bind.md)\n\n---\n\n- [Glossary](glossary.md)\n";
+        let out = add_to_toc(toc, "02-demo", "Demo");
+        assert_eq!(
+            out,
+            "- [01 · Bind](01-bind.md)\n- [02-demo: Demo](./02-demo.md)\n\n---\n\n- [Glossary](glossary.md)\n"
         );
     }
 }

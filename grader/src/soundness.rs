@@ -11,7 +11,7 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-use crate::catalog::{Exercise, Kit};
+use crate::catalog::{Exercise, Kit, Variant};
 use crate::grade::{self, GradeOptions};
 use crate::result::{CheckState, Grade, Status};
 use crate::stage::{self, Source, SourceFiles};
@@ -36,12 +36,34 @@ impl Report {
 }
 
 pub fn check(kit: &Kit, ex: &Exercise, seed: u64, progress: &mut dyn FnMut(&str)) -> Result<Report> {
-    let mut rows = Vec::new();
     let run = |source: Source, bless: Option<PathBuf>, progress: &mut dyn FnMut(&str)| -> Result<Grade> {
         grade::grade(kit, ex, &source, GradeOptions { seed, color: false, bless, check_timeout: None, progress })
     };
-
     let reference = run(Source::Reference, None, progress)?;
+    let mut rows = vec![reference_row(&reference)];
+    let stub = match committed_stub(kit, ex) {
+        Some(files) => grade_files(kit, ex, files, seed, progress),
+        None => run(Source::Worktree, None, progress),
+    }?;
+    rows.push(stub_row(&stub));
+    for v in &ex.variants {
+        let g = run(Source::Variant(v.clone()), None, progress)?;
+        rows.push(variant_row(v, &g));
+    }
+    let scratch = std::env::temp_dir().join(format!("cargo-grade-bless-{}-{}", std::process::id(), ex.id));
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch)?;
+    let blessed = run(Source::Reference, Some(scratch.clone()), progress)?;
+    let changes = snapshot_changes(&ex.suite_dir.join("snapshots"), &scratch)?;
+    let _ = std::fs::remove_dir_all(&scratch);
+    rows.push(snapshot_row(ex, &blessed, &changes));
+    rows.push(reachable_row(ex, &reference)?);
+    Ok(Report { exercise: ex.id.clone(), rows })
+}
+
+/// The reference passes every check that can run here; the ones that
+/// cannot (a missing browser, nginx) are said, not hidden.
+fn reference_row(reference: &Grade) -> Row {
     let failing: Vec<String> = reference
         .checks
         .iter()
@@ -56,74 +78,72 @@ pub fn check(kit: &Kit, ex: &Exercise, seed: u64, progress: &mut dyn FnMut(&str)
         failing.join("; ")
     };
     if let Some(c) = reference.checks.iter().find(|c| c.state == CheckState::Unavailable) {
-        // A missing tool (a browser, nginx) is said, not hidden: those
-        // checks did not run on this machine.
         detail.push_str(&format!("; NOT RUN here: {} ({})", unavailable.join(", "), c.outcome.message));
     }
-    rows.push(Row { what: "reference passes".into(), ok: failing.is_empty(), detail });
+    Row { what: "reference passes".into(), ok: failing.is_empty(), detail }
+}
 
-    let stub = match committed_stub(kit, ex) {
-        Some(files) => grade_files(kit, ex, files, seed, progress),
-        None => run(Source::Worktree, None, progress),
-    }?;
-    rows.push(Row {
+fn stub_row(stub: &Grade) -> Row {
+    Row {
         what: "stub scores 0".into(),
         ok: stub.score == 0 && stub.status != Status::Pass,
         detail: format!(
             "{}/{} ({}; first failing stage {})",
             stub.score,
             stub.max_score,
-            status_word(stub.status),
+            stub.status.word(),
             stub.first_failing_stage().map(|s| s.id.as_str()).unwrap_or("none")
         ),
-    });
-
-    for v in &ex.variants {
-        let g = run(Source::Variant(v.clone()), None, progress)?;
-        let failed: Vec<&str> =
-            g.checks.iter().filter(|c| c.state == CheckState::Fail).map(|c| c.id.as_str()).collect();
-        let not_run: Vec<&str> =
-            g.checks.iter().filter(|c| c.state == CheckState::Unavailable).map(|c| c.id.as_str()).collect();
-        let missed: Vec<&str> =
-            v.caught_by.iter().map(String::as_str).filter(|id| !failed.contains(id) && !not_run.contains(id)).collect();
-        let skipped: Vec<&str> = v.caught_by.iter().map(String::as_str).filter(|id| not_run.contains(id)).collect();
-        let caught: Vec<&str> = v.caught_by.iter().map(String::as_str).filter(|id| failed.contains(id)).collect();
-        let ok = missed.is_empty() && !caught.is_empty() && !failed.is_empty();
-        let detail = if ok {
-            let mut d = format!("{}: caught by {}", v.about, caught.join(", "));
-            if !skipped.is_empty() {
-                d.push_str(&format!(" (not run here: {})", skipped.join(", ")));
-            }
-            d
-        } else if g.checks.iter().any(|c| c.state == CheckState::Error) {
-            format!("could not be graded: {}", g.first_failure().map(|c| c.outcome.message.as_str()).unwrap_or("?"))
-        } else {
-            format!(
-                "NOT caught by {} (failed instead: {})",
-                missed.join(", "),
-                if failed.is_empty() { "nothing".into() } else { failed.join(", ") }
-            )
-        };
-        rows.push(Row { what: format!("variant {}", v.name), ok, detail });
     }
+}
 
-    let scratch = std::env::temp_dir().join(format!("cargo-grade-bless-{}-{}", std::process::id(), ex.id));
-    let _ = std::fs::remove_dir_all(&scratch);
-    std::fs::create_dir_all(&scratch)?;
-    let blessed = run(Source::Reference, Some(scratch.clone()), progress)?;
-    let changes = snapshot_changes(&ex.suite_dir.join("snapshots"), &scratch)?;
-    let _ = std::fs::remove_dir_all(&scratch);
-    rows.push(Row {
+/// A known-wrong variant fails every check it names (checks that could
+/// not run here are said).
+fn variant_row(v: &Variant, g: &Grade) -> Row {
+    let ids = |state: CheckState| -> Vec<&str> {
+        g.checks.iter().filter(|c| c.state == state).map(|c| c.id.as_str()).collect()
+    };
+    let (failed, not_run) = (ids(CheckState::Fail), ids(CheckState::Unavailable));
+    let named = |pick: &dyn Fn(&str) -> bool| -> Vec<&str> {
+        v.caught_by.iter().map(String::as_str).filter(|id| pick(id)).collect()
+    };
+    let missed = named(&|id| !failed.contains(&id) && !not_run.contains(&id));
+    let skipped = named(&|id| not_run.contains(&id));
+    let caught = named(&|id| failed.contains(&id));
+    let ok = missed.is_empty() && !caught.is_empty() && !failed.is_empty();
+    let detail = if ok {
+        let mut d = format!("{}: caught by {}", v.about, caught.join(", "));
+        if !skipped.is_empty() {
+            d.push_str(&format!(" (not run here: {})", skipped.join(", ")));
+        }
+        d
+    } else if g.checks.iter().any(|c| c.state == CheckState::Error) {
+        format!("could not be graded: {}", g.first_failure().map(|c| c.outcome.message.as_str()).unwrap_or("?"))
+    } else {
+        format!(
+            "NOT caught by {} (failed instead: {})",
+            missed.join(", "),
+            if failed.is_empty() { "nothing".into() } else { failed.join(", ") }
+        )
+    };
+    Row { what: format!("variant {}", v.name), ok, detail }
+}
+
+fn snapshot_row(ex: &Exercise, blessed: &Grade, changes: &[Change]) -> Row {
+    Row {
         what: "snapshots current".into(),
         ok: changes.is_empty()
             && !blessed.checks.iter().any(|c| matches!(c.state, CheckState::Fail | CheckState::Error)),
         detail: if changes.is_empty() {
             "the reference reproduces every snapshot".into()
         } else {
-            format!("{} (run `cargo grade bless {}`)", describe(&changes), ex.id)
+            format!("{} (run `cargo grade bless {}`)", describe(changes), ex.id)
         },
-    });
+    }
+}
 
+/// The suite declares exactly the checks the metadata lists.
+fn reachable_row(ex: &Exercise, reference: &Grade) -> Result<Row> {
     let listed = match &reference.suite {
         Some(suite) => list_checks(suite)?,
         None => Vec::new(),
@@ -131,7 +151,7 @@ pub fn check(kit: &Kit, ex: &Exercise, seed: u64, progress: &mut dyn FnMut(&str)
     let declared: Vec<String> = ex.meta.checks.iter().map(|c| c.id.clone()).collect();
     let undeclared: Vec<&String> = listed.iter().filter(|c| !declared.contains(c)).collect();
     let unimplemented: Vec<&String> = declared.iter().filter(|c| !listed.contains(c)).collect();
-    rows.push(Row {
+    Ok(Row {
         what: "checks reachable".into(),
         ok: undeclared.is_empty() && unimplemented.is_empty(),
         detail: if undeclared.is_empty() && unimplemented.is_empty() {
@@ -139,16 +159,7 @@ pub fn check(kit: &Kit, ex: &Exercise, seed: u64, progress: &mut dyn FnMut(&str)
         } else {
             format!("in exercise.toml but not the suite: {unimplemented:?}; in the suite but not exercise.toml: {undeclared:?}")
         },
-    });
-    Ok(Report { exercise: ex.id.clone(), rows })
-}
-
-fn status_word(s: Status) -> &'static str {
-    match s {
-        Status::Pass => "pass",
-        Status::Fail => "fail",
-        Status::Error => "error",
-    }
+    })
 }
 
 fn grade_files(
@@ -207,10 +218,9 @@ fn committed_stub(kit: &Kit, ex: &Exercise) -> Option<SourceFiles> {
 
 /// The suite's own list of checks (`--list`).
 fn list_checks(suite: &Path) -> Result<Vec<String>> {
-    let out =
-        Command::new(suite).arg("--list").output().with_context(|| format!("cannot run {} --list", suite.display()))?;
+    let out = Command::new(suite).arg("--list").output().with_context(|| crate::message::cannot_list_checks(suite))?;
     if !out.status.success() {
-        bail!("{} --list failed: {}", suite.display(), String::from_utf8_lossy(&out.stderr));
+        bail!(crate::message::list_failed(suite, &String::from_utf8_lossy(&out.stderr)));
     }
     Ok(serde_json::from_slice(&out.stdout)?)
 }

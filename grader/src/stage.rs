@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context, Result};
 
 use crate::catalog::{Exercise, Kit, Variant};
+use crate::message;
 
 /// The files of a subject's `src/`, by path relative to `src/`.
 pub type SourceFiles = BTreeMap<PathBuf, Vec<u8>>;
@@ -42,6 +43,12 @@ impl Source {
         }
     }
 
+    /// A student's files (their folder or a submission), as opposed to the
+    /// kit's own reference and its variants.
+    pub fn is_students(&self) -> bool {
+        matches!(self, Source::Worktree | Source::Submission(_))
+    }
+
     pub fn read(&self, ex: &Exercise) -> Result<SourceFiles> {
         match self {
             Source::Worktree => read_tree(&ex.dir.join("src")),
@@ -49,7 +56,7 @@ impl Source {
             Source::Submission(root) => {
                 let dir = root.join("exercises").join(&ex.id).join("src");
                 if !dir.is_dir() {
-                    bail!("the submission has no {}: nothing to grade for {}", dir.display(), ex.id);
+                    bail!(message::submission_lacks(&dir, &ex.id));
                 }
                 read_tree(&dir)
             }
@@ -57,19 +64,18 @@ impl Source {
                 let mut files = read_tree(&ex.solution_dir.join("src"))?;
                 for edit in &v.edits {
                     let rel = edit.file.strip_prefix("src/").unwrap_or(&edit.file);
-                    let text = files.get_mut(Path::new(rel)).ok_or_else(|| {
-                        anyhow!("variant `{}` edits {}, which the reference does not have", v.name, edit.file)
-                    })?;
+                    let text = files
+                        .get_mut(Path::new(rel))
+                        .ok_or_else(|| anyhow!(message::variant_edits_missing_file(&v.name, Path::new(&edit.file))))?;
                     let s = String::from_utf8_lossy(text).into_owned();
                     let spans = find_ignoring_whitespace(&s, &edit.find);
                     let [(start, end)] = spans[..] else {
-                        bail!(
-                            "variant `{}`: the text to find occurs {} times in {} (it must occur exactly once): {:?}",
-                            v.name,
+                        bail!(message::variant_find_not_unique(
+                            &v.name,
                             spans.len(),
-                            edit.file,
-                            edit.find
-                        );
+                            Path::new(&edit.file),
+                            &edit.find
+                        ));
                     };
                     *text = format!("{}{}{}", &s[..start], edit.replace, &s[end..]).into_bytes();
                 }
@@ -106,14 +112,14 @@ pub fn read_tree(dir: &Path) -> Result<SourceFiles> {
     let mut files = SourceFiles::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).with_context(|| format!("cannot read {}", d.display()))? {
+        for entry in std::fs::read_dir(&d).with_context(|| message::cannot_read(&d))? {
             let entry = entry?;
             let kind = entry.file_type()?;
             let path = entry.path();
             if kind.is_dir() {
                 stack.push(path);
             } else if kind.is_file() {
-                let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+                let bytes = std::fs::read(&path).with_context(|| message::cannot_read(&path))?;
                 let rel = path.strip_prefix(dir).expect("below dir").to_path_buf();
                 files.insert(rel, bytes);
             }
@@ -134,7 +140,7 @@ pub const SUITE: &str = "suite";
 /// subject's `src/`.
 pub fn prepare(kit: &Kit, ex: &Exercise, files: &SourceFiles) -> Result<Staged> {
     let ws = kit.target_dir.join("grade").join("ws").join(&ex.id);
-    std::fs::create_dir_all(&ws).with_context(|| format!("cannot create {}", ws.display()))?;
+    std::fs::create_dir_all(&ws).with_context(|| message::cannot_create(&ws))?;
 
     write_if_changed(&ws.join("Cargo.toml"), root_manifest(kit)?.as_bytes())?;
     let lock = std::fs::read(kit.root.join("Cargo.lock")).unwrap_or_default();
@@ -179,14 +185,14 @@ fn stage_package(ex: &Exercise, dir: &Path, files: &SourceFiles, bin_name: &str)
 /// its binary depends on, so an unchanged reference is never rebuilt.
 pub fn prepare_reference(kit: &Kit, ex: &Exercise) -> Result<(Staged, u64)> {
     let ws = kit.target_dir.join("grade").join("ws").join(format!("{}.reference", ex.id));
-    std::fs::create_dir_all(&ws).with_context(|| format!("cannot create {}", ws.display()))?;
+    std::fs::create_dir_all(&ws).with_context(|| message::cannot_create(&ws))?;
     let root = root_manifest_for(kit, &[SUBJECT])?;
     write_if_changed(&ws.join("Cargo.toml"), root.as_bytes())?;
     let lock = std::fs::read(kit.root.join("Cargo.lock")).unwrap_or_default();
     write_if_changed(&ws.join("Cargo.lock"), &lock)?;
     let files = read_tree(&ex.solution_dir.join("src"))?;
     stage_package(ex, &ws.join(SUBJECT), &files, &reference_bin_name(ex))?;
-    let mut h = crate::progress::Fnv::new();
+    let mut h = grade_protocol::shared::Fnv::new();
     h.eat(root.as_bytes());
     h.eat(&lock);
     for (p, bytes) in read_tree(&ws.join(SUBJECT))? {
@@ -205,7 +211,7 @@ fn root_manifest(kit: &Kit) -> Result<String> {
 fn root_manifest_for(kit: &Kit, members: &[&str]) -> Result<String> {
     let path = kit.root.join("Cargo.toml");
     let text = std::fs::read_to_string(&path)?;
-    let root: toml::Table = toml::from_str(&text).with_context(|| format!("{} is not valid TOML", path.display()))?;
+    let root: toml::Table = toml::from_str(&text).with_context(|| message::not_toml(&path))?;
     let mut workspace = toml::Table::new();
     workspace.insert("resolver".into(), "2".into());
     workspace.insert("members".into(), toml::Value::Array(members.iter().map(|m| (*m).into()).collect()));
@@ -232,7 +238,7 @@ fn root_manifest_for(kit: &Kit, members: &[&str]) -> Result<String> {
 fn rewrite_manifest(dir: &Path, bytes: &[u8], exercise: Option<&Path>) -> Result<toml::Table> {
     let text = String::from_utf8_lossy(bytes);
     let mut manifest: toml::Table =
-        toml::from_str(&text).with_context(|| format!("{}/Cargo.toml is not valid TOML", dir.display()))?;
+        toml::from_str(&text).with_context(|| message::not_toml(&dir.join("Cargo.toml")))?;
     if let Some(toml::Value::Table(pkg)) = manifest.get_mut("package") {
         pkg.remove("workspace");
         // Build scripts are never part of a grade.
@@ -325,7 +331,7 @@ fn mirror(dir: &Path, files: &SourceFiles) -> Result<()> {
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent)?;
             }
-            std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+            std::fs::write(&path, bytes).with_context(|| message::cannot_write(&path))?;
         }
     }
     Ok(())
@@ -333,7 +339,7 @@ fn mirror(dir: &Path, files: &SourceFiles) -> Result<()> {
 
 fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<()> {
     if std::fs::read(path).ok().as_deref() != Some(bytes) {
-        std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::write(path, bytes).with_context(|| message::cannot_write(path))?;
     }
     Ok(())
 }

@@ -2,8 +2,9 @@
 //! hints, one at a time.
 
 use crate::catalog::{self, Kit};
+use crate::plan::resolve;
 use crate::result::Status;
-use crate::{grade, progress, resolve, stage};
+use crate::{progress, stage};
 
 pub(crate) fn overview(kit: &Kit) -> u8 {
     let p = progress::Progress::load(&kit.root);
@@ -60,7 +61,7 @@ pub(crate) fn hint(kit: &Kit, name: &str, all: bool) -> anyhow::Result<u8> {
         .exercises
         .get(&ex.id)
         .and_then(|e| e.stage.clone())
-        .filter(|s| s != grade::BUILD_STAGE)
+        .filter(|s| s != crate::result::BUILD_STAGE)
         .or_else(|| ex.meta.stages.first().map(|s| s.id.clone()))
         .unwrap_or_default();
     if all {

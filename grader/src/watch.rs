@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 use notify_debouncer_mini::notify::RecursiveMode;
 
 use crate::catalog::Kit;
-use crate::GradingArgs;
+use crate::cli::GradingArgs;
 
 const DEBOUNCE: Duration = Duration::from_millis(250);
 
@@ -29,7 +29,7 @@ pub fn run(kit: &Kit, name: &str, args: &GradingArgs) -> Result<u8> {
         (None, false) => ex.dir.join("src"),
     };
     if !dir.is_dir() {
-        anyhow::bail!("{} does not exist: nothing to watch", dir.display());
+        anyhow::bail!(crate::message::nothing_to_watch(&dir));
     }
     let (tx, rx) = mpsc::channel::<Wake>();
     let changes = tx.clone();
@@ -39,11 +39,11 @@ pub fn run(kit: &Kit, name: &str, args: &GradingArgs) -> Result<u8> {
                 let _ = changes.send(Wake::Changed);
             }
         })
-        .context("cannot watch files on this system")?;
+        .with_context(|| crate::message::cannot_watch("files on this system"))?;
     debouncer
         .watcher()
         .watch(&dir, RecursiveMode::Recursive)
-        .with_context(|| format!("cannot watch {}", dir.display()))?;
+        .with_context(|| crate::message::cannot_watch(&dir.display().to_string()))?;
 
     // `q` then Enter quits; the thread ends with the process.
     std::thread::spawn(move || {
@@ -65,12 +65,12 @@ pub fn run(kit: &Kit, name: &str, args: &GradingArgs) -> Result<u8> {
         if clear {
             print!("\x1b[2J\x1b[H");
         }
-        match crate::grade_many(kit, &names, args) {
+        match crate::plan::grade_many(kit, &names, args) {
             Ok(_) => {}
             Err(_) if crate::sandbox::interrupted() => return Ok(130),
-            Err(e) => eprintln!("error: {e:#}"),
+            Err(e) => eprintln!("{}", crate::message::error(&e)),
         }
-        println!("\nwatching {} · save a file to grade again · q then Enter (or Ctrl-C) to stop", dir.display());
+        println!("{}", crate::message::watching(&dir));
         let _ = std::io::stdout().flush();
         // Wait for a change, a quit, or Ctrl-C.
         loop {

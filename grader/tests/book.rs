@@ -5,7 +5,7 @@ mod common;
 use common::*;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn book() -> PathBuf {
     kit_root().join("docs/src")
@@ -169,7 +169,15 @@ fn every_cargo_grade_command_in_the_book_exists() {
 
 #[test]
 fn the_book_is_an_mdbook() {
-    let toml = std::fs::read_to_string(kit_root().join("docs/book.toml")).unwrap();
-    assert!(toml.contains("[book]") && toml.contains("src = \"src\""), "{toml}");
-    assert!(Path::new(&book().join("SUMMARY.md")).is_file());
+    // What mdBook needs: a [book] table whose `src` (default "src") holds
+    // SUMMARY.md, and a title.
+    let text = std::fs::read_to_string(kit_root().join("docs/book.toml")).unwrap();
+    let toml: toml::Table = toml::from_str(&text).unwrap_or_else(|e| panic!("docs/book.toml is not TOML: {e}"));
+    let book_table = toml.get("book").and_then(|b| b.as_table()).expect("docs/book.toml has a [book] table");
+    assert!(book_table.get("title").and_then(|t| t.as_str()).is_some_and(|t| !t.is_empty()), "the book has a title");
+    let src = book_table.get("src").and_then(|s| s.as_str()).unwrap_or("src");
+    let summary = kit_root().join("docs").join(src).join("SUMMARY.md");
+    let text = std::fs::read_to_string(&summary).unwrap_or_else(|e| panic!("{}: {e}", summary.display()));
+    assert!(text.lines().any(|l| l.starts_with("# ")), "SUMMARY.md starts with a title line");
+    assert!(text.lines().filter(|l| l.trim_start().starts_with("- [")).count() >= 5, "SUMMARY.md lists the chapters");
 }

@@ -55,6 +55,7 @@ fn junit_is_well_formed_and_shaped_as_gitlab_reads_it() {
     assert_eq!(cases.len().to_string(), suite.attribute("tests").unwrap());
     let mut failures = 0;
     let mut skipped = 0;
+    let mut errors = 0;
     for case in &cases {
         assert!(case.attribute("name").is_some() && case.attribute("classname").is_some());
         assert!(case.attribute("time").unwrap().parse::<f64>().is_ok());
@@ -63,12 +64,17 @@ fn junit_is_well_formed_and_shaped_as_gitlab_reads_it() {
         match kids.first().map(|k| k.tag_name().name()) {
             Some("failure") => failures += 1,
             Some("skipped") => skipped += 1,
-            Some("error") | None => {}
+            Some("error") => errors += 1,
+            None => {}
             Some(other) => panic!("unexpected <{other}>"),
         }
     }
     assert_eq!(failures.to_string(), suite.attribute("failures").unwrap());
     assert_eq!(skipped.to_string(), suite.attribute("skipped").unwrap());
+    assert_eq!(errors.to_string(), suite.attribute("errors").unwrap());
+    for attr in ["tests", "failures", "errors", "skipped"] {
+        assert_eq!(root.attribute(attr), suite.attribute(attr), "one suite: the totals are its counts ({attr})");
+    }
     // The student's output survived, escaped.
     assert!(xml.contains("&lt;b&gt;&amp;amp;&lt;/b&gt;"), "{xml}");
     assert!(!xml.contains('\u{7}'), "a control character reached the XML");

@@ -49,7 +49,8 @@ fn the_untouched_stub_fails_at_the_first_stage_and_scores_0() {
     let o = cargo_grade(&["01-bind", "--submission", &path]);
     let out = stdout(&o);
     assert_eq!(code(&o), 1, "{out}");
-    assert!(out.contains("bind") && out.contains("<- start here"), "{out}");
+    let start = out.lines().find(|l| l.contains("<- start here")).unwrap_or_default();
+    assert!(start.split_whitespace().nth(1) == Some("bind"), "the first stage, `bind`, is where to start:\n{out}");
     assert!(out.contains("score 0/"), "{out}");
     assert!(out.contains("docs/src/01-bind.md"), "{out}");
     assert_no_leftovers(SUBJECT);

@@ -2,7 +2,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::suite::Channel;
+use crate::channel::Channel;
 
 /// Everything one check needs: its seeded randomness, where the subject and
 /// fixtures are, and the channel to report the processes it starts.
@@ -30,7 +30,7 @@ impl Ctx {
         // Each check gets its own stream derived from the run's seed and its
         // id, so running one check alone replays exactly what it did in the
         // full run.
-        let rng = fastrand::Rng::with_seed(seed ^ fnv1a(check.as_bytes()));
+        let rng = fastrand::Rng::with_seed(seed ^ grade_protocol::shared::fnv1a(check.as_bytes()));
         Ctx { check: check.to_string(), seed, rng, paths, channel }
     }
 
@@ -55,6 +55,11 @@ impl Ctx {
     /// The subject binary (server exercises).
     pub fn subject(&self) -> &Path {
         self.paths.subject.as_deref().expect("this suite was started without a subject binary (GRADE_SUBJECT)")
+    }
+
+    /// The subject binary, if this run has one.
+    pub(crate) fn subject_path(&self) -> Option<&Path> {
+        self.paths.subject.as_deref()
     }
 
     /// The reference solution's binary, run beside the subject by
@@ -96,13 +101,4 @@ impl Ctx {
     pub fn step_timeout(&self) -> Duration {
         Duration::from_secs(3)
     }
-}
-
-fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        hash ^= u64::from(*b);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    hash
 }

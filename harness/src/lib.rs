@@ -6,6 +6,7 @@
 //! (`cargo run -p bind-suite`) it prints a plain summary and exits non-zero
 //! on failure, like `cargo test`.
 
+mod channel;
 pub mod context;
 pub mod db;
 pub mod differential;
@@ -13,6 +14,7 @@ pub mod failure;
 pub mod fs;
 pub mod http;
 pub mod process;
+pub mod sandbox;
 pub mod snapshot;
 mod suite;
 

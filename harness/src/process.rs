@@ -18,9 +18,8 @@ use crate::{Ctx, Failure};
 /// a program printing gigabytes neither blocks nor fills memory.
 const OUTPUT_CAP: usize = 64 * 1024;
 
-/// The only variables a student program sees besides the ones a check sets:
-/// nothing tells it that it is being graded.
-const ALLOWED_ENV: &[&str] = &["PATH", "HOME", "LANG", "TZ"];
+pub use grade_protocol::shared::kill_group;
+use grade_protocol::shared::ALLOWED_ENV;
 
 /// How a subject is started.
 #[derive(Debug, Clone, Default)]
@@ -61,7 +60,7 @@ pub struct Exited {
 impl Proc {
     /// Start `bin` with `spec` in a new process group.
     pub fn start(cx: &Ctx, bin: &Path, spec: &Spawn) -> Result<Proc, Failure> {
-        let mut cmd = Command::new(bin);
+        let mut cmd = Self::command(cx, bin, spec)?;
         cmd.env_clear();
         for key in ALLOWED_ENV {
             if let Some(v) = std::env::var_os(key) {
@@ -72,12 +71,7 @@ impl Proc {
         for (k, v) in &spec.env {
             cmd.env(k, v);
         }
-        cmd.args(&spec.args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(true);
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0).kill_on_drop(true);
         let mut child = cmd.spawn().map_err(|e| Failure::new(format!("could not start {}: {e}", bin.display())))?;
         let pgid = child.id().map(|id| id as i32).unwrap_or(0);
         cx.report_process(pgid);
@@ -92,6 +86,24 @@ impl Proc {
             pumps.push(tokio::spawn(pump(err, stderr.clone(), None)));
         }
         Ok(Proc { child, pgid, stdout, stderr, lines, pumps })
+    }
+
+    /// The command for `bin`: the student's program confined by the
+    /// sandbox when it is on (crate::sandbox), anything else as it is.
+    fn command(cx: &Ctx, bin: &Path, spec: &Spawn) -> Result<Command, Failure> {
+        let confined = crate::sandbox::enabled() && cx.subject_path() == Some(bin);
+        if !confined {
+            let mut cmd = Command::new(bin);
+            cmd.args(&spec.args);
+            return Ok(cmd);
+        }
+        let cwd = std::env::current_dir().map_err(|e| Failure::new(format!("no working folder: {e}")))?;
+        let policy = crate::sandbox::policy_for(bin, &spec.env, &spec.args, &cwd);
+        let (launcher, args) = crate::sandbox::wrap(bin, &spec.args, &policy)
+            .map_err(|e| Failure::new(format!("could not prepare the sandbox: {e}")))?;
+        let mut cmd = Command::new(launcher);
+        cmd.args(args).env("TMPDIR", &cwd);
+        Ok(cmd)
     }
 
     /// Wait for a stdout line starting with `listening on http://` and return
@@ -226,16 +238,6 @@ pub async fn start_http_bin(cx: &Ctx, bin: &Path, spec: Spawn) -> Result<(Proc, 
     }
     let client = crate::http::Client::new(SocketAddr::from(([127, 0, 0, 1], port)), cx.step_timeout());
     Ok((proc, client))
-}
-
-/// SIGKILL a whole process group: the program and anything it started.
-pub fn kill_group(pgid: i32) {
-    if pgid > 1 {
-        // SAFETY: killpg has no memory effects; a stale pgid only yields ESRCH.
-        unsafe {
-            libc::killpg(pgid, libc::SIGKILL);
-        }
-    }
 }
 
 fn describe_code(code: Option<i32>) -> String {

@@ -1,13 +1,13 @@
 use std::future::Future;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use grade_protocol::{env, Event, Outcome, Status, VERSION};
 
+use crate::channel::Channel;
 use crate::context::{Ctx, Paths};
 use crate::CheckResult;
 
@@ -48,7 +48,11 @@ impl Suite {
 
     /// Parse the command line and environment, run, and exit.
     pub fn main(self) -> ExitCode {
-        match std::env::args().nth(1).as_deref() {
+        let args: Vec<String> = std::env::args().collect();
+        if args.get(1).map(String::as_str) == Some(crate::sandbox::LAUNCH) {
+            return crate::sandbox::launch(&args[2..]);
+        }
+        match args.get(1).map(String::as_str) {
             Some("--list") => {
                 let ids: Vec<&str> = self.checks.iter().map(|(id, _)| *id).collect();
                 println!("{}", serde_json_array(&ids));
@@ -63,63 +67,43 @@ impl Suite {
     }
 
     fn run(self) -> ExitCode {
-        let seed = match std::env::var(env::SEED) {
-            Ok(s) => match s.parse::<u64>() {
-                Ok(seed) => seed,
-                Err(_) => {
-                    eprintln!("error: {}={s:?} is not a number", env::SEED);
-                    return ExitCode::from(2);
-                }
-            },
-            Err(_) => fastrand::u64(..),
+        let settings = match Settings::from_env() {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
         };
-        let only: Option<Vec<String>> =
-            std::env::var(env::ONLY).ok().map(|s| s.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect());
-        let timeout = std::env::var(env::CHECK_TIMEOUT_MS)
-            .ok()
-            .and_then(|s| s.parse::<u64>().ok())
-            .map(Duration::from_millis)
-            .unwrap_or(Duration::from_secs(10));
-
-        let paths = Arc::new(self.paths());
-        let channel = match std::env::var_os(env::RESULTS) {
-            Some(path) => match Channel::open(Path::new(&path)) {
+        if let Some(id) = settings.only.iter().flatten().find(|id| !self.checks.iter().any(|(c, _)| c == id)) {
+            eprintln!("error: this suite has no check `{id}`");
+            return ExitCode::from(2);
+        }
+        let channel = match std::env::var(env::RESULTS_FD).ok().map(|s| s.parse::<i32>()) {
+            Some(Ok(fd)) => match Channel::from_fd(fd) {
                 Ok(c) => Arc::new(c),
                 Err(e) => {
-                    eprintln!("error: cannot open the results file {}: {e}", Path::new(&path).display());
+                    eprintln!("error: cannot use the results pipe: {e}");
                     return ExitCode::from(2);
                 }
             },
+            Some(Err(_)) => {
+                eprintln!("error: {} is not a file descriptor number", env::RESULTS_FD);
+                return ExitCode::from(2);
+            }
             None => Arc::new(Channel::human()),
         };
-
-        if let Some(only) = &only {
-            for id in only {
-                if !self.checks.iter().any(|(c, _)| c == id) {
-                    eprintln!("error: this suite has no check `{id}`");
-                    return ExitCode::from(2);
-                }
-            }
-        }
+        keep_out_of_proc();
         // The grader's order when it gives one, else the declaration order.
-        let selected: Vec<&(&str, CheckFn)> = match &only {
+        let selected: Vec<&(&str, CheckFn)> = match &settings.only {
             Some(only) => only.iter().filter_map(|id| self.checks.iter().find(|(c, _)| c == id)).collect(),
             None => self.checks.iter().collect(),
         };
-        // Each gate is the checks of one gate stage, joined with `+`.
-        let gates: Vec<Vec<String>> = std::env::var(env::GATES)
-            .map(|s| {
-                s.split(',').filter(|g| !g.is_empty()).map(|g| g.split('+').map(str::to_string).collect()).collect()
-            })
-            .unwrap_or_default();
-        let mut failed_ids: Vec<&str> = Vec::new();
         channel.send(&Event::Hello {
             version: VERSION,
             suite: self.name.to_string(),
-            seed,
+            seed: settings.seed,
             checks: selected.iter().map(|(id, _)| id.to_string()).collect(),
         });
-
         let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
             Ok(rt) => rt,
             Err(e) => {
@@ -127,58 +111,27 @@ impl Suite {
                 return ExitCode::from(2);
             }
         };
+        let paths = Arc::new(self.paths());
+        let mut failed_ids: Vec<&str> = Vec::new();
         let mut failed = 0;
         for (id, f) in selected {
             channel.send(&Event::Start { check: id.to_string() });
-            let cx = Ctx::new(id, seed, paths.clone(), channel.clone());
-            let started = Instant::now();
-            let fut = f(cx);
-            let result = runtime.block_on(async move {
-                let task = tokio::spawn(fut);
-                let abort = task.abort_handle();
-                match tokio::time::timeout(timeout, task).await {
-                    Ok(Ok(r)) => r,
-                    Ok(Err(join)) if join.is_panic() => {
-                        Err(crate::Failure::new(format!("the check panicked: {}", panic_message(join.into_panic()))))
-                    }
-                    Ok(Err(_)) => Err(crate::Failure::new("the check was cancelled")),
-                    Err(_) => {
-                        // Dropping the aborted future kills the processes it started.
-                        abort.abort();
-                        Err(crate::Failure::new(format!(
-                            "no verdict within the check's time limit of {} s: something never answered",
-                            timeout.as_secs_f64()
-                        )))
-                    }
-                }
-            });
-            let mut outcome = match result {
-                Ok(()) => Outcome { status: Some(Status::Pass), ..Outcome::default() },
-                Err(f) => {
-                    let o = f.into_outcome();
-                    if o.status != Some(Status::Skip) {
-                        failed += 1;
-                    }
-                    o
-                }
-            };
-            outcome.duration_ms = started.elapsed().as_millis() as u64;
-            let outcome_failed = outcome.status != Some(Status::Pass);
+            let cx = Ctx::new(id, settings.seed, paths.clone(), channel.clone());
+            let outcome = run_one(&runtime, f(cx), settings.timeout);
+            let status = outcome.status;
             channel.send(&Event::End { check: id.to_string(), outcome });
-            if outcome_failed {
+            if status != Some(Status::Pass) {
                 failed_ids.push(id);
+                failed += usize::from(status != Some(Status::Skip));
             }
-            let closes_failed_gate = gates
-                .iter()
-                .any(|g| g.last().is_some_and(|l| l == id) && g.iter().any(|c| failed_ids.contains(&c.as_str())));
-            if closes_failed_gate {
+            if settings.closes_failed_gate(id, &failed_ids) {
                 // A gate stage failed: later checks could only fail for the
                 // same reason. The grader reports them as not run.
                 break;
             }
         }
         runtime.shutdown_timeout(Duration::from_millis(200));
-        channel.finish(seed, failed);
+        channel.finish(settings.seed, failed);
         if failed == 0 {
             ExitCode::SUCCESS
         } else {
@@ -224,71 +177,79 @@ fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
     }
 }
 
-/// Where events go: the grader's results file, or a human summary when the
-/// suite runs by hand.
-pub(crate) struct Channel {
-    file: Option<Mutex<std::fs::File>>,
+/// What the grader asked for, from the environment.
+struct Settings {
+    seed: u64,
+    only: Option<Vec<String>>,
+    timeout: Duration,
+    gates: Vec<Vec<String>>,
 }
 
-impl Channel {
-    fn open(path: &Path) -> std::io::Result<Self> {
-        let file = std::fs::OpenOptions::new().append(true).create(true).open(path)?;
-        Ok(Channel { file: Some(Mutex::new(file)) })
+impl Settings {
+    fn from_env() -> Result<Settings, String> {
+        let seed = match std::env::var(env::SEED) {
+            Ok(s) => s.parse::<u64>().map_err(|_| format!("{}={s:?} is not a number", env::SEED))?,
+            Err(_) => fastrand::u64(..),
+        };
+        let only = match std::env::var(env::ONLY) {
+            Ok(s) => Some(grade_protocol::decode_ids(&s).map_err(|e| format!("{}: {e}", env::ONLY))?),
+            Err(_) => None,
+        };
+        let gates = match std::env::var(env::GATES) {
+            Ok(s) => grade_protocol::decode_gates(&s).map_err(|e| format!("{}: {e}", env::GATES))?,
+            Err(_) => Vec::new(),
+        };
+        let timeout = std::env::var(env::CHECK_TIMEOUT_MS)
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok())
+            .map(Duration::from_millis)
+            .unwrap_or(Duration::from_secs(10));
+        Ok(Settings { seed, only, timeout, gates })
     }
 
-    fn human() -> Self {
-        Channel { file: None }
+    /// `id` is the last check of a gate stage in which some check failed.
+    fn closes_failed_gate(&self, id: &str, failed: &[&str]) -> bool {
+        self.gates.iter().any(|g| g.last().is_some_and(|l| l == id) && g.iter().any(|c| failed.contains(&c.as_str())))
     }
+}
 
-    pub(crate) fn process(&self, check: &str, pgid: i32) {
-        self.send(&Event::Process { check: check.to_string(), pgid });
-    }
-
-    fn send(&self, event: &Event) {
-        match &self.file {
-            Some(file) => {
-                let mut line = serde_json::to_string(event).expect("events serialise");
-                line.push('\n');
-                // One write per line, so a line is never interleaved.
-                let mut f = file.lock().unwrap_or_else(|e| e.into_inner());
-                let _ = f.write_all(line.as_bytes());
-                let _ = f.flush();
+/// Run one check with its time limit; a panic or a timeout is a failure.
+fn run_one(runtime: &tokio::runtime::Runtime, fut: CheckFuture, timeout: Duration) -> Outcome {
+    let started = Instant::now();
+    let result = runtime.block_on(async move {
+        let task = tokio::spawn(fut);
+        let abort = task.abort_handle();
+        match tokio::time::timeout(timeout, task).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(join)) if join.is_panic() => {
+                Err(crate::Failure::new(format!("the check panicked: {}", panic_message(join.into_panic()))))
             }
-            None => print_human(event),
-        }
-    }
-
-    fn finish(&self, seed: u64, failed: usize) {
-        if self.file.is_none() {
-            println!("\n{} failed; replay with GRADE_SEED={seed}", failed);
-        }
-    }
-}
-
-fn print_human(event: &Event) {
-    match event {
-        Event::Hello { suite, seed, checks, .. } => {
-            println!("running {} checks of {suite} (seed {seed})", checks.len())
-        }
-        Event::Start { .. } | Event::Process { .. } => {}
-        Event::End { check, outcome } => match outcome.status {
-            Some(Status::Pass) => println!("PASS {check}"),
-            Some(Status::Skip) => println!("SKIP {check}: {}", outcome.message),
-            _ => {
-                println!("FAIL {check}: {}", outcome.message);
-                for (label, text) in [("request", &outcome.request), ("response", &outcome.response)] {
-                    if let Some(t) = text {
-                        println!("  {label}:\n{}", indent(t));
-                    }
-                }
-                if let Some(d) = &outcome.diff {
-                    println!("  reference:\n{}\n  yours:\n{}", indent(&d.reference), indent(&d.yours));
-                }
+            Ok(Err(_)) => Err(crate::Failure::new("the check was cancelled")),
+            Err(_) => {
+                // Dropping the aborted future kills the processes it started.
+                abort.abort();
+                Err(crate::Failure::new(format!(
+                    "no verdict within the check's time limit of {} s: something never answered",
+                    timeout.as_secs_f64()
+                )))
             }
-        },
-    }
+        }
+    });
+    let mut outcome = match result {
+        Ok(()) => Outcome { status: Some(Status::Pass), ..Outcome::default() },
+        Err(f) => f.into_outcome(),
+    };
+    outcome.duration_ms = started.elapsed().as_millis() as u64;
+    outcome
 }
 
-fn indent(s: &str) -> String {
-    s.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
+/// Make this process non-dumpable: its `/proc` entries (environment, open
+/// files, memory) become unreadable to the programs it grades, which run as
+/// the same user, and they cannot attach a debugger to it.
+fn keep_out_of_proc() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl with these arguments only sets a flag of this process.
+    unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
 }

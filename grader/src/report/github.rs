@@ -7,7 +7,37 @@
 
 use std::fmt::Write;
 
-use crate::result::{CheckState, Grade, Status};
+use anyhow::Result;
+
+use super::{Reporter, Sink};
+use crate::result::{CheckState, Grade};
+
+pub fn reporter() -> Box<dyn Reporter> {
+    Box::new(Github)
+}
+
+struct Github;
+
+impl Reporter for Github {
+    /// The summary goes to `$GITHUB_STEP_SUMMARY` (unless `--output` names a
+    /// file for it); the log gets the human report and the annotations.
+    fn finish(&mut self, grades: &[Grade], sink: &Sink<'_>) -> Result<()> {
+        let summary = summary(grades);
+        match (std::env::var_os("GITHUB_STEP_SUMMARY"), sink.file) {
+            (Some(path), None) => super::append_file(std::path::Path::new(&path), &summary)?,
+            (_, Some(out)) => super::write_file(out, &summary)?,
+            (None, None) => {}
+        }
+        // Nothing the student wrote is printed while the runner listens
+        // for workflow commands: annotations are escaped, the human report
+        // goes inside a stop-commands block.
+        let token = format!("cargo-grade-{}", crate::seed::random_seed());
+        let human: String =
+            grades.iter().map(|g| super::human::render(g, super::human::Paint(false), sink.root)).collect();
+        print!("::stop-commands::{token}\n{human}::{token}::\n{}", annotations(grades));
+        Ok(())
+    }
+}
 
 /// Lines for the workflow log: one `::error` per failing check.
 pub fn annotations(grades: &[Grade]) -> String {
@@ -32,7 +62,7 @@ pub fn annotations(grades: &[Grade]) -> String {
             s,
             "::notice title={}::{}",
             property(&format!("{} score", g.exercise)),
-            data(&format!("{}/{} ({})", g.score, g.max_score, word(g.status)))
+            data(&format!("{}/{} ({})", g.score, g.max_score, g.status.word()))
         );
     }
     s
@@ -42,7 +72,7 @@ pub fn annotations(grades: &[Grade]) -> String {
 pub fn summary(grades: &[Grade]) -> String {
     let mut s = String::from("## cargo grade\n\n| exercise | status | score |\n|---|---|---|\n");
     for g in grades {
-        let _ = writeln!(s, "| {} | {} | {}/{} |", cell(&g.exercise), word(g.status), g.score, g.max_score);
+        let _ = writeln!(s, "| {} | {} | {}/{} |", cell(&g.exercise), g.status.word(), g.score, g.max_score);
     }
     for g in grades {
         let _ = writeln!(s, "\n### {} ({}/{}, seed {})\n", cell(&g.exercise), g.score, g.max_score, g.seed);
@@ -56,14 +86,6 @@ pub fn summary(grades: &[Grade]) -> String {
         }
     }
     s
-}
-
-fn word(s: Status) -> &'static str {
-    match s {
-        Status::Pass => "pass",
-        Status::Fail => "fail",
-        Status::Error => "error",
-    }
 }
 
 fn state(s: CheckState) -> &'static str {

@@ -41,3 +41,7 @@ pub fn render(grades: &[Grade]) -> Value {
         "tests": tests,
     })
 }
+
+pub fn reporter() -> Box<dyn super::Reporter> {
+    Box::new(super::Whole(|grades, _| super::json::pretty(&render(grades))))
+}

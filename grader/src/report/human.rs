@@ -93,24 +93,7 @@ pub fn render(g: &Grade, p: Paint, root: &std::path::Path) -> String {
         }
     }
     if let Some(c) = g.first_failure() {
-        let _ = writeln!(s, "\n{} {}", p.bold("First failure:"), p.bold(&c.id));
-        let _ = writeln!(s, "  {}", c.outcome.message);
-        if let Some(r) = &c.outcome.request {
-            let _ = writeln!(s, "\n  {}\n    {r}", p.bold("request (try it yourself):"));
-        }
-        if let Some(r) = &c.outcome.response {
-            let _ = writeln!(s, "\n  {}", p.bold("response:"));
-            push_indented(&mut s, r, "    ");
-        }
-        if let Some(d) = &c.outcome.diff {
-            let _ = writeln!(s, "\n  {} ({} = reference, {} = yours):", p.bold("difference"), p.red("-"), p.green("+"));
-            push_diff(&mut s, &d.reference, &d.yours, p);
-        }
-        if let Some(out) = &c.outcome.output {
-            let label = if c.id == crate::grade::COMPILE { "compiler:" } else { "your program printed:" };
-            let _ = writeln!(s, "\n  {}", p.bold(label));
-            push_indented(&mut s, &tail_lines(out, 40), "  | ");
-        }
+        push_failure(&mut s, c, p);
     }
     if let Some(stage) = g.first_failing_stage() {
         if !stage.advice.is_empty() && g.status == Status::Fail {
@@ -141,6 +124,29 @@ pub fn render(g: &Grade, p: Paint, root: &std::path::Path) -> String {
         );
     }
     s
+}
+
+/// The first failing check, with everything it carries.
+fn push_failure(s: &mut String, c: &CheckResult, p: Paint) {
+    let _ = writeln!(s, "\n{} {}", p.bold("First failure:"), p.bold(&c.id));
+    let _ = writeln!(s, "  {}", c.outcome.message);
+    if let Some(r) = &c.outcome.request {
+        let _ = writeln!(s, "\n  {}", p.bold("request (try it yourself):"));
+        push_indented(s, r, "    ");
+    }
+    if let Some(r) = &c.outcome.response {
+        let _ = writeln!(s, "\n  {}", p.bold("response:"));
+        push_indented(s, r, "    ");
+    }
+    if let Some(d) = &c.outcome.diff {
+        let _ = writeln!(s, "\n  {} ({} = reference, {} = yours):", p.bold("difference"), p.red("-"), p.green("+"));
+        push_diff(s, &d.reference, &d.yours, p);
+    }
+    if let Some(out) = &c.outcome.output {
+        let label = if c.kind == crate::result::CheckKind::Compile { "compiler:" } else { "your program printed:" };
+        let _ = writeln!(s, "\n  {}", p.bold(label));
+        push_indented(s, &tail_lines(out, 40), "  | ");
+    }
 }
 
 fn first_line(s: &str) -> String {
@@ -179,4 +185,10 @@ fn push_diff(s: &mut String, reference: &str, yours: &str, p: Paint) {
             ChangeTag::Equal => writeln!(s, "      {line}"),
         };
     }
+}
+
+pub fn reporter() -> Box<dyn super::Reporter> {
+    Box::new(super::Whole(|grades, sink| {
+        grades.iter().map(|g| render(g, Paint(sink.color), sink.root)).collect::<Vec<_>>().join("\n")
+    }))
 }

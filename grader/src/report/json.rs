@@ -65,3 +65,12 @@ pub fn render_many(grades: &[Grade]) -> Value {
         "grades": grades.iter().map(render).collect::<Vec<_>>(),
     })
 }
+
+pub fn reporter() -> Box<dyn super::Reporter> {
+    Box::new(super::Whole(|grades, _| pretty(&render_many(grades))))
+}
+
+/// Pretty JSON with a final newline.
+pub fn pretty(v: &Value) -> String {
+    serde_json::to_string_pretty(v).expect("a JSON value always serialises") + "\n"
+}

@@ -1,4 +1,6 @@
-//! Reporters: each renders finished [`Grade`]s and runs nothing.
+//! Reporters: each renders finished [`Grade`]s, owns where its output goes,
+//! and runs nothing. A new format is one file here plus one line in
+//! [`FORMATS`].
 
 pub mod github;
 pub mod gradescope;
@@ -6,23 +8,98 @@ pub mod human;
 pub mod json;
 pub mod junit;
 
-use clap::ValueEnum;
+use std::io::Write as _;
+use std::path::Path;
 
-use crate::result::CheckResult;
+use anyhow::Result;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// Stages, the first failure explained, the chapter to read.
-    Human,
-    /// The versioned JSON report (schema `grade-report/1`, docs/src/grading.md).
-    Json,
-    /// JUnit XML for GitLab and Jenkins.
-    Junit,
-    /// Gradescope's results.json.
-    Gradescope,
-    /// GitHub Actions: `::error` annotations, and a Markdown job summary
-    /// written to $GITHUB_STEP_SUMMARY (or --output).
-    Github,
+use crate::result::{CheckResult, Grade};
+
+/// Where a report goes and how it may look.
+pub struct Sink<'a> {
+    /// `--output FILE`, or standard output.
+    pub file: Option<&'a Path>,
+    /// ANSI styling allowed (human reports on a terminal).
+    pub color: bool,
+    /// The kit's root, for links to files.
+    pub root: &'a Path,
+}
+
+impl Sink<'_> {
+    /// Write `text` to `--output` or standard output.
+    pub fn write(&self, text: &str) -> Result<()> {
+        match self.file {
+            Some(path) => write_file(path, text),
+            None => {
+                print!("{text}");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// One output format. Grades arrive as they finish ([`Reporter::graded`]),
+/// then all together ([`Reporter::finish`]), which writes the report.
+pub trait Reporter {
+    /// A grade just finished (watch mode and parallel runs see them early).
+    fn graded(&mut self, _grade: &Grade) {}
+    /// Render every grade of the run and write it where the format says.
+    fn finish(&mut self, grades: &[Grade], sink: &Sink<'_>) -> Result<()>;
+}
+
+/// A format's name on the command line, its help and its reporter.
+pub struct Entry {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub make: fn() -> Box<dyn Reporter>,
+}
+
+/// Every format, in the order `--help` lists them. The first is the default.
+pub const FORMATS: &[Entry] = &[
+    Entry { name: "human", about: "Stages, the first failure explained, the chapter to read", make: human::reporter },
+    Entry {
+        name: "json",
+        about: "The versioned JSON report (schema `grade-report/1`, docs/src/grading.md)",
+        make: json::reporter,
+    },
+    Entry { name: "junit", about: "JUnit XML for GitLab and Jenkins", make: junit::reporter },
+    Entry { name: "gradescope", about: "Gradescope's results.json", make: gradescope::reporter },
+    Entry {
+        name: "github",
+        about: "GitHub Actions: `::error` annotations, and a Markdown job summary written to $GITHUB_STEP_SUMMARY (or --output)",
+        make: github::reporter,
+    },
+];
+
+/// A format chosen on the command line.
+#[derive(Clone, Copy)]
+pub struct Format(&'static Entry);
+
+impl Format {
+    pub fn is_human(self) -> bool {
+        self.0.name == "human"
+    }
+    pub fn reporter(self) -> Box<dyn Reporter> {
+        (self.0.make)()
+    }
+    /// For clap: the names of [`FORMATS`], with their help.
+    pub fn parser() -> impl clap::builder::TypedValueParser<Value = Format> {
+        use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+        PossibleValuesParser::new(FORMATS.iter().map(|e| PossibleValue::new(e.name).help(e.about)))
+            .map(|name| Format(FORMATS.iter().find(|e| e.name == name).expect("clap accepted only listed names")))
+    }
+}
+
+impl std::fmt::Debug for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.name)
+    }
+}
+
+impl PartialEq for Format {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.name == other.0.name
+    }
 }
 
 /// Everything known about a check as plain text, for formats with one text
@@ -42,4 +119,72 @@ pub fn details(c: &CheckResult) -> String {
         s.push_str(&format!("\n\noutput:\n{o}"));
     }
     s
+}
+
+pub fn write_file(path: &Path, text: &str) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+    }
+    std::fs::write(path, text).map_err(|e| anyhow::anyhow!("cannot write the report to {}: {e}", path.display()))
+}
+
+pub fn append_file(path: &Path, text: &str) -> Result<()> {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
+    f.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+/// A reporter made from a function that renders the whole run as text.
+pub struct Whole(pub fn(&[Grade], &Sink<'_>) -> String);
+
+impl Reporter for Whole {
+    fn finish(&mut self, grades: &[Grade], sink: &Sink<'_>) -> Result<()> {
+        sink.write(&(self.0)(grades, sink))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A format added the way the module says: one reporter, one entry.
+    struct Toy(Vec<String>);
+    impl Reporter for Toy {
+        fn graded(&mut self, g: &Grade) {
+            self.0.push(g.exercise.clone());
+        }
+        fn finish(&mut self, grades: &[Grade], sink: &Sink<'_>) -> Result<()> {
+            sink.write(&format!("toy: {} of {}\n", self.0.len(), grades.len()))
+        }
+    }
+    fn toy() -> Box<dyn Reporter> {
+        Box::new(Toy(Vec::new()))
+    }
+
+    #[test]
+    fn a_new_format_is_one_reporter_and_one_entry() {
+        let formats = [Entry { name: "toy", about: "a toy", make: toy }];
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("r.txt");
+        let grades = vec![crate::result::sample("01-x"), crate::result::sample("02-y")];
+        let mut r = (formats[0].make)();
+        for g in &grades {
+            r.graded(g);
+        }
+        r.finish(&grades, &Sink { file: Some(&out), color: false, root: dir.path() }).unwrap();
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "toy: 2 of 2\n");
+    }
+
+    #[test]
+    fn every_format_has_a_unique_name_and_human_is_the_default() {
+        let mut names: Vec<&str> = FORMATS.iter().map(|e| e.name).collect();
+        assert_eq!(names[0], "human");
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), FORMATS.len());
+    }
 }

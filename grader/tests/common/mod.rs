@@ -123,6 +123,20 @@ pub fn processes_matching(needle: &str) -> Vec<String> {
     found
 }
 
+/// The processes matching `needle` that are still alive after up to `secs`
+/// seconds: a killed process disappears when the kernel next schedules it,
+/// which on a busy machine takes a moment.
+pub fn survivors(needle: &str, secs: u64) -> Vec<String> {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let left = processes_matching(needle);
+        if left.is_empty() || std::time::Instant::now() >= until {
+            return left;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// The check object with `id` in a JSON report.
 pub fn check<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
     report["checks"]
