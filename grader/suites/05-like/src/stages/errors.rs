@@ -27,6 +27,8 @@ pub async fn bad_id(mut cx: Ctx) -> CheckResult {
         "99999999999999999999999".to_string(),
         "9223372036854775808".to_string(),
         "%20".to_string(),
+        "0".to_string(),
+        "00".to_string(),
     ];
     let mut first = None;
     for id in &ids {
