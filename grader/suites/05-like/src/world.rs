@@ -1,12 +1,16 @@
-//! A random little social network for one check: users with names, ids and
-//! bearer tokens, posts with owners, written as the seed file the server
-//! loads into a fresh database file.
+//! The fixtures: a random little social network for one check (users with
+//! names, ids and bearer tokens, posts with owners), written as the seed
+//! file the server loads into a fresh database file, and the server started
+//! on it.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
 
+use harness::http::Client;
+use harness::process::{start_http_bin, Proc, Spawn};
 use harness::{Ctx, Failure};
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[derive(Debug, Clone)]
 pub struct Person {
@@ -18,17 +22,16 @@ pub struct Person {
 #[derive(Debug, Clone)]
 pub struct Post {
     pub id: i64,
-    /// Index into `World::users`.
+    /// Index into `Seed::users`.
     pub owner: usize,
     pub text: String,
 }
 
-pub struct World {
-    _dir: tempfile::TempDir,
-    pub db_path: PathBuf,
-    pub seed_path: PathBuf,
+/// The users and posts of a seed file: data only, so that a differential
+/// check can give the same network to both servers.
+#[derive(Debug, Clone)]
+pub struct Seed {
     pub users: Vec<Person>,
-    /// Post `i` is owned by user `i % users.len()`.
     pub posts: Vec<Post>,
     used: BTreeSet<i64>,
 }
@@ -37,36 +40,54 @@ pub struct World {
 /// transcript can replace each by a placeholder.
 const IDS: std::ops::Range<i64> = 100_000..1_000_000;
 
-impl World {
-    pub fn new(cx: &mut Ctx, users: usize, posts: usize) -> Result<World, Failure> {
-        let io = |e: std::io::Error| Failure::new(format!("could not prepare the test database folder: {e}"));
-        let dir = tempfile::Builder::new().prefix("grade-like-").tempdir().map_err(io)?;
+/// What tokens are made of besides letters (RFC 6750 allows them all):
+/// `_`, the SQL `LIKE` pattern for any one character, among them, so that
+/// a server comparing tokens with `LIKE` meets one.
+const TOKEN_MARKS: &[char] = &['_', '-', '.', '~'];
+
+impl Seed {
+    /// `users` people and `posts` posts; post `i` is owned by user
+    /// `i % users`.
+    pub fn new(cx: &mut Ctx, users: usize, posts: usize) -> Seed {
+        Self::with_owners(cx, users, (0..posts).map(|i| i % users.max(1)).collect())
+    }
+
+    /// Like [`Seed::new`], with every post's owner drawn at random: some
+    /// people own several posts, some none.
+    pub fn random_owners(cx: &mut Ctx, users: usize, posts: usize) -> Seed {
+        let owners = (0..posts).map(|_| cx.rng().usize(..users.max(1))).collect();
+        Self::with_owners(cx, users, owners)
+    }
+
+    fn with_owners(cx: &mut Ctx, users: usize, owners: Vec<usize>) -> Seed {
         let mut used = BTreeSet::new();
         let mut tokens = BTreeSet::new();
         let mut people = Vec::with_capacity(users);
         while people.len() < users {
-            let token = cx.word(24);
-            if !tokens.insert(token.clone()) {
+            // The first user's token holds `_`, every other one's a mark.
+            let mark = match people.len() {
+                0 => Some('_'),
+                n if n % 2 == 0 => Some(TOKEN_MARKS[cx.rng().usize(..TOKEN_MARKS.len())]),
+                _ => None,
+            };
+            let token = token(cx, mark);
+            // Tokens differ even without regard to case, so that a token
+            // in another case is nobody's.
+            if !tokens.insert(token.to_ascii_lowercase()) {
                 continue;
             }
             let id = fresh(cx, &mut used);
             people.push(Person { id, name: format!("{} {}", name_word(cx), name_word(cx)), token });
         }
-        let posts = (0..posts)
-            .map(|i| Post {
+        let posts = owners
+            .into_iter()
+            .map(|owner| Post {
                 id: fresh(cx, &mut used),
-                owner: i % users,
+                owner,
                 text: format!("{} {} {}", name_word(cx), cx.word(6), cx.word(8)),
             })
-            .collect::<Vec<_>>();
-        let seed = json!({
-            "users": people.iter().map(|u| json!({"id": u.id, "name": u.name, "token": u.token})).collect::<Vec<_>>(),
-            "posts": posts.iter().map(|p| json!({"id": p.id, "owner": people[p.owner].id, "text": p.text})).collect::<Vec<_>>(),
-        });
-        let seed_path = dir.path().join("seed.json");
-        std::fs::write(&seed_path, serde_json::to_string_pretty(&seed).unwrap_or_default()).map_err(io)?;
-        let db_path = dir.path().join("like.db");
-        Ok(World { _dir: dir, db_path, seed_path, users: people, posts, used })
+            .collect();
+        Seed { users: people, posts, used }
     }
 
     /// An id no user and no post has.
@@ -74,7 +95,15 @@ impl World {
         fresh(cx, &mut self.used)
     }
 
-    /// Every random value of the world, with the placeholder a transcript
+    /// The seed file's contents.
+    pub fn json(&self) -> Value {
+        json!({
+            "users": self.users.iter().map(|u| json!({"id": u.id, "name": u.name, "token": u.token})).collect::<Vec<_>>(),
+            "posts": self.posts.iter().map(|p| json!({"id": p.id, "owner": self.users[p.owner].id, "text": p.text})).collect::<Vec<_>>(),
+        })
+    }
+
+    /// Every random value of the network, with the placeholder a transcript
     /// shows instead: `[user1.token]`, `[post0.id]`.
     pub fn redactions(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
@@ -85,7 +114,7 @@ impl World {
         for (i, p) in self.posts.iter().enumerate() {
             out.push((p.text.clone(), format!("[post{i}.text]")));
         }
-        // Numbers last: names and texts hold no digits.
+        // Numbers last: tokens, names and texts hold no digits.
         for (i, u) in self.users.iter().enumerate() {
             out.push((u.id.to_string(), format!("[user{i}.id]")));
         }
@@ -96,6 +125,62 @@ impl World {
     }
 }
 
+/// A seed written to a folder of its own, with the path of a database file
+/// that does not exist yet.
+pub struct World {
+    _dir: tempfile::TempDir,
+    pub db_path: PathBuf,
+    pub seed_path: PathBuf,
+    seed: Seed,
+}
+
+impl Deref for World {
+    type Target = Seed;
+    fn deref(&self) -> &Seed {
+        &self.seed
+    }
+}
+
+impl World {
+    /// A random network of `users` and `posts` (see [`Seed::new`]).
+    pub fn new(cx: &mut Ctx, users: usize, posts: usize) -> Result<World, Failure> {
+        World::from_seed(Seed::new(cx, users, posts))
+    }
+
+    pub fn from_seed(seed: Seed) -> Result<World, Failure> {
+        let io = |e: std::io::Error| Failure::new(format!("could not prepare the test database folder: {e}"));
+        // In memory where the system offers it: creating a database file
+        // on disk is most of what starting a server costs.
+        let builder = tempfile::Builder::new().prefix("grade-like-").clone();
+        let shm = Path::new("/dev/shm");
+        let dir = if shm.is_dir() { builder.tempdir_in(shm).or_else(|_| builder.tempdir()) } else { builder.tempdir() }
+            .map_err(io)?;
+        let seed_path = dir.path().join("seed.json");
+        std::fs::write(&seed_path, serde_json::to_string_pretty(&seed.json()).unwrap_or_default()).map_err(io)?;
+        let db_path = dir.path().join("like.db");
+        Ok(World { _dir: dir, db_path, seed_path, seed })
+    }
+
+    /// An id no user and no post has.
+    pub fn unused_id(&mut self, cx: &mut Ctx) -> i64 {
+        self.seed.unused_id(cx)
+    }
+
+    /// Start the student's server on a free port, on this world's database
+    /// file and seed file.
+    pub async fn start(&self, cx: &Ctx) -> Result<(Proc, Client), Failure> {
+        self.start_bin(cx, cx.subject()).await
+    }
+
+    /// Start `bin` (yours or the reference) the same way.
+    pub async fn start_bin(&self, cx: &Ctx, bin: &Path) -> Result<(Proc, Client), Failure> {
+        let spec = Spawn::default()
+            .env("DATABASE_PATH", self.db_path.to_string_lossy())
+            .env("SEED_PATH", self.seed_path.to_string_lossy());
+        start_http_bin(cx, bin, spec).await
+    }
+}
+
 fn fresh(cx: &mut Ctx, used: &mut BTreeSet<i64>) -> i64 {
     loop {
         let id = cx.rng().i64(IDS);
@@ -103,6 +188,19 @@ fn fresh(cx: &mut Ctx, used: &mut BTreeSet<i64>) -> i64 {
             return id;
         }
     }
+}
+
+/// A bearer token: letters of both cases, and `mark` somewhere inside.
+fn token(cx: &mut Ctx, mark: Option<char>) -> String {
+    let len = 20 + cx.rng().usize(..9);
+    let mut chars: Vec<char> =
+        (0..len).map(|_| if cx.rng().bool() { cx.rng().lowercase() } else { cx.rng().uppercase() }).collect();
+    if let Some(mark) = mark {
+        // Never first or last: trimming cannot change it.
+        let at = 1 + cx.rng().usize(..len - 2);
+        chars[at] = mark;
+    }
+    chars.into_iter().collect()
 }
 
 /// A capitalised random word, for names.
