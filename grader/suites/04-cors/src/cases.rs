@@ -148,7 +148,7 @@ fn origin_lines(cx: &mut Ctx, setup: &Setup, none_weight: u8) -> Vec<(String, St
     let roll = cx.rng().u8(..100);
     let count = if roll < none_weight {
         0
-    } else if roll < 90 {
+    } else if roll < 85 {
         1
     } else {
         cx.rng().usize(2..4)
@@ -195,47 +195,81 @@ pub fn actual(cx: &mut Ctx, setup: &Setup) -> Wire {
     wire
 }
 
-/// A request that `OPTIONS` with `Access-Control-Request-Method` makes a
-/// preflight (when it has an `Origin`): any method asked for, header names
-/// in any case and spacing, on one line or several, with or without
-/// credentials.
+/// A preflight a browser could send for an allowed request (mostly a listed
+/// origin, else a near miss; GET or POST; allowed header names in any case and spacing, on one
+/// line or two), then zero to three changes that may or may not make it one
+/// to refuse: another origin, several or none, another method or its case,
+/// an unlisted or empty name, credentials, another route.
 pub fn preflight(cx: &mut Ctx, setup: &Setup) -> Wire {
-    const METHODS: &[&str] =
-        &["GET", "POST", "POST", "POST", "GET", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "post", "get", "Post"];
     let mut wire = Wire::new(setup, "OPTIONS", &path(cx));
-    wire.headers = origin_lines(cx, setup, 5);
-    let method = match cx.rng().u8(..40) {
-        0 => String::new(),
-        1 => "CONNECT".to_string(),
-        _ => METHODS[cx.rng().usize(..METHODS.len())].to_string(),
-    };
-    wire.headers.push((any_case(cx, "access-control-request-method"), method));
-    let lines = match cx.rng().u8(..10) {
-        0..=2 => 0,
-        3..=8 => 1,
-        _ => 2,
-    };
-    let mut names: Vec<String> = vec!["authorization".into(), "content-type".into()];
-    names.extend(setup.allowed_headers());
-    for _ in 0..lines {
-        let count = cx.rng().usize(0..5);
-        let mut asked = Vec::new();
-        for _ in 0..count {
-            let name = match cx.rng().u8(..12) {
-                0 => format!("x-{}", cx.word(5)),
-                1 => ["accept", "accept-language", "content-language", "x-requested-with"][cx.rng().usize(..4)]
-                    .to_string(),
-                _ => names[cx.rng().usize(..names.len())].clone(),
-            };
-            asked.push(any_case(cx, &name));
-        }
-        if cx.rng().u8(..10) == 0 {
-            asked.insert(cx.rng().usize(..=asked.len()), String::new());
-        }
-        let sep = [",", ", ", " , ", ",  "][cx.rng().usize(..4)];
-        wire.headers.push((any_case(cx, "access-control-request-headers"), asked.join(sep)));
+    let origin = if cx.rng().u8(..5) < 3 { setup.pick_allowed(cx) } else { setup.some_origin(cx) };
+    wire.headers.push((any_case(cx, "origin"), origin));
+    let mut method = ["GET", "POST", "POST"][cx.rng().usize(..3)].to_string();
+    let mut allowed: Vec<String> = vec!["authorization".into(), "content-type".into()];
+    allowed.extend(setup.allowed_headers());
+    let mut lines: Vec<Vec<String>> = vec![Vec::new()];
+    if cx.rng().u8(..4) == 0 {
+        lines.push(Vec::new());
     }
-    credentials(cx, setup, &mut wire);
+    let count = if cx.rng().u8(..5) == 0 { 0 } else { cx.rng().usize(1..4) };
+    for _ in 0..count {
+        let pick = cx.rng().usize(..allowed.len());
+        let name = any_case(cx, &allowed[pick]);
+        let line = cx.rng().usize(..lines.len());
+        lines[line].push(name);
+    }
+    let mut credentialed = false;
+    for _ in 0..cx.rng().usize(0..4) {
+        match cx.rng().u8(..10) {
+            0 => {
+                let other = setup.some_origin(cx);
+                if let Some(line) = wire.headers.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case("origin")) {
+                    line.1 = other;
+                }
+            }
+            1 => {
+                let extra = setup.some_origin(cx);
+                let at = cx.rng().usize(..=wire.headers.len());
+                wire.headers.insert(at, (any_case(cx, "origin"), extra));
+            }
+            2 if wire.headers.len() > 1 || cx.rng().u8(..4) == 0 => {
+                wire.headers.retain(|(k, _)| !k.eq_ignore_ascii_case("origin"))
+            }
+            3 => {
+                const OTHER: &[&str] = &["PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", ""];
+                method = OTHER[cx.rng().usize(..OTHER.len())].to_string();
+            }
+            4 => method = if cx.rng().bool() { method.to_ascii_lowercase() } else { any_case(cx, &method) },
+            5 | 6 => {
+                let name = match cx.rng().u8(..3) {
+                    0 => format!("x-{}", cx.word(5)),
+                    1 => ["accept", "accept-language", "content-language"][cx.rng().usize(..3)].to_string(),
+                    _ => ["x-requested-with", "cookie", "*"][cx.rng().usize(..3)].to_string(),
+                };
+                let line = cx.rng().usize(..lines.len());
+                let at = cx.rng().usize(..=lines[line].len());
+                lines[line].insert(at, any_case(cx, &name));
+            }
+            7 => {
+                let line = cx.rng().usize(..lines.len());
+                let at = cx.rng().usize(..=lines[line].len());
+                lines[line].insert(at, String::new());
+            }
+            8 => credentialed = true,
+            _ => wire.path = path(cx),
+        }
+    }
+    if count == 0 && lines.len() == 1 && lines[0].is_empty() && cx.rng().bool() {
+        lines.clear();
+    }
+    wire.headers.push((any_case(cx, "access-control-request-method"), method));
+    for line in lines {
+        let sep = [",", ", ", " , ", ",  "][cx.rng().usize(..4)];
+        wire.headers.push((any_case(cx, "access-control-request-headers"), line.join(sep)));
+    }
+    if credentialed {
+        credentials(cx, setup, &mut wire);
+    }
     cx.rng().shuffle(&mut wire.headers);
     wire
 }

@@ -118,7 +118,7 @@ pub async fn no_origin(mut cx: Ctx) -> CheckResult {
 /// What a student's API answers to random requests that are not preflights
 /// is what the reference answers.
 pub async fn matches_reference(mut cx: Ctx) -> CheckResult {
-    cases::compare(&mut cx, RULE, 160, cases::actual).await
+    cases::compare(&mut cx, RULE, 400, cases::actual).await
 }
 
 const RULE: &str = "Requests that are not preflights (any method, any route, error answers, ordinary OPTIONS, \

@@ -86,7 +86,7 @@ pub async fn disallowed_header(mut cx: Ctx) -> CheckResult {
 /// What a student's API answers to random preflights is what the reference
 /// answers.
 pub async fn matches_reference(mut cx: Ctx) -> CheckResult {
-    cases::compare(&mut cx, RULE, 160, cases::preflight).await
+    cases::compare(&mut cx, RULE, 400, cases::preflight).await
 }
 
 const RULE: &str = "An OPTIONS with Origin and Access-Control-Request-Method is a preflight, answered by the layer \
