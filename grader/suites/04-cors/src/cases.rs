@@ -6,9 +6,10 @@
 //! accepted preflight, the body of a refusal) is made equal.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use harness::differential::{Case, Differential, Servers, Side};
-use harness::http::{Request, Response};
+use harness::http::{Client, Request, Response};
 use harness::{Ctx, Failure};
 use serde_json::Value;
 
@@ -289,9 +290,35 @@ pub async fn compare(
 ) -> harness::CheckResult {
     let setup = Setup::wide(cx);
     let servers = Servers::start(cx, setup.spawn()).await?;
+    let sides = Sides {
+        yours: Client::new(servers.yours.1.addr(), PATIENCE),
+        reference: Client::new(servers.reference.1.addr(), PATIENCE),
+        servers,
+    };
     let cases: Vec<Wire> = (0..count).map(|_| draw(cx, &setup)).collect();
-    let servers = &servers;
-    Differential::new(rule).run(cases, |side, wire| probe(servers, side, wire)).await
+    let sides = &sides;
+    Differential::new(rule).run(cases, |side, wire| probe(sides, side, wire)).await
+}
+
+/// How long one answer may take. On a loaded machine a local answer can
+/// take seconds, and the reference's slowness must never read as a
+/// difference; the check's own time limit still bounds a hung program.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// Both servers, each with a patient client.
+pub struct Sides {
+    servers: Servers,
+    yours: Client,
+    reference: Client,
+}
+
+impl Sides {
+    fn client(&self, side: Side) -> &Client {
+        match side {
+            Side::Yours => &self.yours,
+            Side::Reference => &self.reference,
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -302,15 +329,15 @@ pub async fn compare(
 /// `Origin` lines (no browser sends one) may be answered as if it carried
 /// any one of them, or as if it carried `Origin: null` (refused): any of
 /// those is the same answer here.
-pub async fn probe(servers: &Servers, side: Side, wire: Wire) -> Result<String, Failure> {
-    let answer = normalised(servers, side, &wire).await?;
+pub async fn probe(sides: &Sides, side: Side, wire: Wire) -> Result<String, Failure> {
+    let answer = normalised(sides, side, &wire).await?;
     let origins = wire.origins();
     if origins.len() < 2 {
         return Ok(answer);
     }
     let mut alone = Vec::new();
     for origin in origins.iter().map(String::as_str).chain(["null"]) {
-        alone.push(normalised(servers, side, &wire.with_one_origin(origin)).await?);
+        alone.push(normalised(sides, side, &wire.with_one_origin(origin)).await?);
     }
     if alone.contains(&answer) {
         Ok("the same answer as to one of its Origin headers alone, or to `Origin: null`".to_string())
@@ -322,9 +349,9 @@ pub async fn probe(servers: &Servers, side: Side, wire: Wire) -> Result<String, 
     }
 }
 
-async fn normalised(servers: &Servers, side: Side, wire: &Wire) -> Result<String, Failure> {
-    let ex = servers.client(side).send_raw(wire.request()).await.map_err(|f| {
-        let output = servers.proc(side).output();
+async fn normalised(sides: &Sides, side: Side, wire: &Wire) -> Result<String, Failure> {
+    let ex = sides.client(side).send_raw(wire.request()).await.map_err(|f| {
+        let output = sides.servers.proc(side).output();
         Failure::new(f.message().to_string()).with_output(output)
     })?;
     Ok(normalise(&ex.response, wire.is_preflight()))
