@@ -80,7 +80,7 @@ impl Drop for ServeGuard {
 }
 
 /// How long `/hold` keeps a page loading while it waits for the verdicts.
-const HOLD_LIMIT: Duration = Duration::from_secs(15);
+const HOLD_LIMIT: Duration = Duration::from_secs(45);
 
 /// Serve `site` on `listener` until the guard drops: a minimal HTTP/1.1
 /// server, one request per connection.
