@@ -359,11 +359,15 @@ async fn normalised(sides: &Sides, side: Side, wire: &Wire) -> Result<String, Fa
 
 /// Header lists whose items are header names: case and order do not matter.
 const NAME_LISTS: &[&str] = &["access-control-allow-headers", "access-control-expose-headers", "vary"];
+/// What only a preflight's answer means anything with.
+const PREFLIGHT_ONLY: &[&str] =
+    &["access-control-allow-methods", "access-control-allow-headers", "access-control-max-age"];
 /// Lists of methods: order does not matter, case does.
 const METHOD_LISTS: &[&str] = &["access-control-allow-methods", "allow"];
 
-/// Status, every `Access-Control-*` header, `Vary`, and for an answer that
-/// is not a preflight's, `Allow`, `Content-Type` and the body.
+/// Status, every `Access-Control-*` header a browser reads there, `Vary`,
+/// and for an answer that is not a preflight's, `Allow`, `Content-Type` and
+/// the body.
 pub fn normalise(response: &Response, preflight: bool) -> String {
     let status = response.status;
     let mut out = if preflight && (200..300).contains(&status) {
@@ -371,6 +375,12 @@ pub fn normalise(response: &Response, preflight: bool) -> String {
     } else {
         format!("status: {status}\n")
     };
+    // Headers a browser ignores where they stand: Expose-Headers on an
+    // accepted preflight, the preflight's headers on an allowed actual answer.
+    let accepted = preflight && (200..300).contains(&status);
+    let allowed = !preflight && response.header("access-control-allow-origin").is_some();
+    let ignored =
+        |k: &str| (accepted && k == "access-control-expose-headers") || (allowed && PREFLIGHT_ONLY.contains(&k));
     let mut names: Vec<String> = response
         .headers
         .iter()
@@ -378,6 +388,7 @@ pub fn normalise(response: &Response, preflight: bool) -> String {
         .filter(|k| {
             k.starts_with("access-control-") || k == "vary" || (!preflight && (k == "allow" || k == "content-type"))
         })
+        .filter(|k| !ignored(k))
         .collect();
     names.sort();
     names.dedup();
@@ -499,6 +510,22 @@ mod tests {
         let two = response(200, &[("access-control-allow-origin", "a"), ("access-control-allow-origin", "a")], "");
         let one = response(200, &[("access-control-allow-origin", "a")], "");
         assert_ne!(normalise(&two, false), normalise(&one, false), "two Allow-Origin lines are not one");
+    }
+
+    #[test]
+    fn headers_a_browser_ignores_where_they_stand_are_ignored_only_there() {
+        let plain = response(204, &[("access-control-allow-origin", "a")], "");
+        let extra = response(204, &[("access-control-allow-origin", "a"), ("access-control-expose-headers", "x")], "");
+        assert_eq!(normalise(&plain, true), normalise(&extra, true));
+        let actual = response(200, &[("access-control-allow-origin", "a")], "");
+        let actual_extra = response(200, &[("access-control-allow-origin", "a"), ("access-control-max-age", "5")], "");
+        assert_eq!(normalise(&actual, false), normalise(&actual_extra, false));
+        let refused = response(403, &[], "");
+        let refused_extra = response(403, &[("access-control-max-age", "5")], "");
+        assert_ne!(normalise(&refused, true), normalise(&refused_extra, true), "a refusal has no CORS header");
+        let stranger = response(200, &[], "");
+        let stranger_extra = response(200, &[("access-control-allow-methods", "GET")], "");
+        assert_ne!(normalise(&stranger, false), normalise(&stranger_extra, false));
     }
 
     #[test]
