@@ -20,6 +20,7 @@
 mod chromium;
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -84,9 +85,9 @@ struct Policy {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reference_decides_what_chromium_lets_a_page_read() {
     let seed = std::env::var("KIT_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(random_seed);
-    eprintln!(
+    say(&format!(
         "chromium_agrees: seed {seed} (replay: KIT_SEED={seed} cargo test -p cors-suite --test chromium_agrees -- --nocapture)"
-    );
+    ));
     let Some(browser) = chromium::find() else {
         let msg = format!(
             "NOT RUN: the reference was not checked against Chromium, which is not installed ({}, or set CHROME=/path/to/chrome)",
@@ -95,7 +96,7 @@ async fn the_reference_decides_what_chromium_lets_a_page_read() {
         if std::env::var_os("KIT_REQUIRE_TOOLS").is_some() {
             panic!("KIT_REQUIRE_TOOLS is set: {msg}");
         }
-        eprintln!("chromium_agrees: {msg}");
+        say(&format!("chromium_agrees: {msg}"));
         return;
     };
     let started = Instant::now();
@@ -274,7 +275,7 @@ async fn the_reference_decides_what_chromium_lets_a_page_read() {
         }
     }
     let total = started.elapsed();
-    eprintln!(
+    let mut summary = format!(
         "chromium_agrees: {} cases ({read} read, {} blocked, {preflighted} preflighted) in {:.1} s of browser time, {:.1} s in all",
         cases.len(),
         cases.len() - read,
@@ -282,8 +283,9 @@ async fn the_reference_decides_what_chromium_lets_a_page_read() {
         total.as_secs_f64()
     );
     for (what, [blocked, read]) in &tally {
-        eprintln!("  {what:<45} read {read:>3}  blocked {blocked:>3}");
+        summary.push_str(&format!("\n  {what:<45} read {read:>3}  blocked {blocked:>3}"));
     }
+    say(&summary);
     if !wrong.is_empty() {
         wrong.sort_by_key(|(c, _, _)| (c.headers.len(), c.body.is_some()));
         let shown: Vec<String> = wrong
@@ -485,6 +487,12 @@ async function attempt(c) {{
 </script>
 "#
     )
+}
+
+/// Straight to stderr, past the test harness's capture: the seed, the
+/// figures and a NOT RUN must show in every log, passing or not.
+fn say(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 fn random_seed() -> u64 {
