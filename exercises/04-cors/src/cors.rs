@@ -248,9 +248,10 @@ impl Cors {
     /// `Access-Control-Request-Method`): the headers of a 2xx answer, or why
     /// it is refused.
     ///
-    /// Refuse when the origin is not allowed, the requested method is not in
-    /// `self.methods`, or any name in `Access-Control-Request-Headers` (a
-    /// comma-separated list; names are case-insensitive) is not in
+    /// Refuse when the origin is not allowed, the requested method is
+    /// neither in `self.methods` nor one of `GET`, `HEAD`, `POST` (methods
+    /// are case-sensitive), or any name in `Access-Control-Request-Headers`
+    /// (a comma-separated list; names are case-insensitive) is not in
     /// `self.headers`. Otherwise answer with `Access-Control-Allow-Origin`
     /// (the origin itself, or `*` for any origin),
     /// `Access-Control-Allow-Credentials: true` when `self.credentials`,
