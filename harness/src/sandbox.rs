@@ -63,6 +63,14 @@ pub fn policy_for(bin: &Path, env: &[(String, String)], args: &[String], connect
         } else if let Some(parent) = p.parent().filter(|d| d.is_dir()) {
             write.push(parent.to_path_buf());
         }
+        // The folder the check made around it stays readable: a check may
+        // put bait beside a site to serve (a traversal must reach it to be
+        // caught), and a program must behave as it would unconfined. Never
+        // the shared temporary folder itself.
+        let around = if p.is_dir() { p.parent() } else { p.parent().and_then(Path::parent) };
+        if let Some(dir) = around.filter(|d| d.is_dir() && *d != std::env::temp_dir() && *d != Path::new("/")) {
+            read.push(dir.to_path_buf());
+        }
     }
     let bind = env.iter().filter(|(k, _)| k.ends_with("PORT")).filter_map(|(_, v)| v.parse::<u16>().ok()).collect();
     Policy { read, write, bind, connect: connect.to_vec() }
