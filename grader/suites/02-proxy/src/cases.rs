@@ -427,7 +427,16 @@ fn target(rng: &mut fastrand::Rng, pools: &Pools, server: Option<&Server>, mix: 
                         }
                         p.push_str(&pools.seg(rng));
                     }
-                    _ => p.push_str(&format!("{}/{}.jpg", pools.seg(rng), pools.seg(rng))),
+                    // Tails that regex locations look for.
+                    _ => {
+                        let tail = match rng.usize(..4) {
+                            0 => format!("{}/{}.jpg", pools.seg(rng), pools.seg(rng)),
+                            1 => format!("{}.php", pools.seg(rng)),
+                            2 => format!("{}", rng.u16(..999)),
+                            _ => pools.seg(rng).to_uppercase(),
+                        };
+                        p.push_str(&tail)
+                    }
                 }
                 p
             }
@@ -442,11 +451,14 @@ fn target(rng: &mut fastrand::Rng, pools: &Pools, server: Option<&Server>, mix: 
 }
 
 fn location(rng: &mut fastrand::Rng, pools: &Pools, mix: &Mix) -> Location {
-    let (modifier, pattern) = match rng.usize(..10) {
+    // The locations mix has more regexes, so they compete with each other
+    // and with `=` and `^~`.
+    let regexes = if mix.locations { 4 } else { 2 };
+    let (modifier, pattern) = match rng.usize(..8 + regexes) {
         0 | 1 => ("=", pools.path(rng, 2)),
         2 | 3 => ("^~", pools.path(rng, 3)),
-        4 | 5 => regex_location(rng, pools),
-        _ => ("", pools.path(rng, 3)),
+        4..=7 => ("", pools.path(rng, 3)),
+        _ => regex_location(rng, pools),
     };
     let regex = modifier.starts_with('~');
     let action = if rng.u8(..8) == 0 {
@@ -561,7 +573,7 @@ fn server(rng: &mut fastrand::Rng, pools: &Pools, mix: &Mix, many_locations: boo
 /// A random rule file for `mix`.
 pub fn rules(rng: &mut fastrand::Rng, mix: &Mix) -> (Rules, Pools) {
     let pools = Pools::new(rng);
-    let n = if mix.hosts { rng.usize(1..=4) } else { 1 };
+    let n = if mix.hosts { rng.usize(2..=5) } else { 1 };
     let mut taken = Vec::new();
     let mut servers: Vec<Server> =
         (0..n).map(|_| server(rng, &pools, mix, mix.locations || !mix.hosts, &mut taken)).collect();

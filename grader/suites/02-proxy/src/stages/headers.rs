@@ -93,5 +93,5 @@ pub async fn hop_by_hop(mut cx: Ctx) -> CheckResult {
 /// Random rule files and requests, answered by your proxy and the reference.
 pub async fn random(mut cx: Ctx) -> CheckResult {
     let rule = "proxy_set_header values are rendered per request: $host is the Host lowercase without port or trailing dot, $proxy_add_x_forwarded_for is every X-Forwarded-For line the client sent, comma-joined, with the client's address appended, $scheme is https on the 443 listener; `return` texts and redirects use the same variables.";
-    differential(&mut cx, rule, Mix { headers: true, ..Mix::default() }, 5, 12).await
+    differential(&mut cx, rule, Mix { headers: true, ..Mix::default() }, 6, 20).await
 }

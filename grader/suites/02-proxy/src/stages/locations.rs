@@ -81,5 +81,5 @@ const RULE: &str = "The location is chosen like nginx does: an exact `=` match w
 /// regexes; random paths aimed at them.
 pub async fn random(mut cx: Ctx) -> CheckResult {
     let mix = Mix { locations: true, ..Mix::default() };
-    differential(&mut cx, RULE, mix, 5, 12).await
+    differential(&mut cx, RULE, mix, 12, 30).await
 }

@@ -39,5 +39,5 @@ pub async fn as_sent(mut cx: Ctx) -> CheckResult {
 /// Random rule files and requests, answered by your proxy and the reference.
 pub async fn random(mut cx: Ctx) -> CheckResult {
     let rule = "proxy_pass without a URI part sends the request target exactly as the client sent it; with a URI part, the part of the normalised (decoded, dot-segments resolved) path that the location matched is replaced by it, the rest is escaped again and the query string follows unchanged.";
-    differential(&mut cx, rule, Mix { uris: true, ..Mix::default() }, 5, 12).await
+    differential(&mut cx, rule, Mix { uris: true, ..Mix::default() }, 6, 20).await
 }
