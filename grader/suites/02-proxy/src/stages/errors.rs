@@ -24,18 +24,24 @@ pub async fn timeout(mut cx: Ctx) -> CheckResult {
     let rules =
         format!("server {{ listen 80; proxy_read_timeout 300ms; location / {{ proxy_pass {}; }} }}\n", up.url());
     let run = start(&mut cx, &rules).await?;
+    // The app answers long after the timeout, and the client waits longer
+    // still: a proxy that ignores proxy_read_timeout gets the app's 200. The
+    // 504 must come well before the app would answer; 2.5 s for a 300 ms
+    // timeout is a margin checked by grading the reference 100 times on a
+    // loaded machine (see the check's duration in the JSON report).
+    let client = Client::new(run.plain.addr(), Duration::from_secs(10));
     let began = Instant::now();
-    let ex = run.plain.send(get("localhost", "/").header("x-echo-delay-ms", "2500")).await?;
+    let ex = client.send(get("localhost", "/").header("x-echo-delay-ms", "6000")).await?;
     let took = began.elapsed();
     if ex.response.status != 504 {
         return Err(ex.fail(format!(
-            "the upstream answers after 2.5 s and proxy_read_timeout is 300ms: the client must get 504 Gateway Timeout, got {}",
+            "the upstream answers after 6 s and proxy_read_timeout is 300ms: the client must get 504 Gateway Timeout, got {}",
             ex.response.status
         )));
     }
     ensure!(
-        took < Duration::from_millis(2000),
-        "504 must come when proxy_read_timeout (300ms) runs out, not after {} ms",
+        took < Duration::from_millis(2500),
+        "504 must come when proxy_read_timeout (300ms) runs out, not after {} ms: read the timeout from the rule file",
         took.as_millis()
     );
     Ok(())
