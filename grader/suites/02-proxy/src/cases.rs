@@ -224,11 +224,16 @@ pub fn normalise(status: u16, location: Option<&str>, body: &[u8]) -> String {
     }
     if let Some(seen) = crate::echo::Seen::parse(body) {
         let _ = write!(out, " from {}: {} {}", seen.upstream(), seen.method(), seen.uri());
-        for name in ["x-route", "host", "x-real-ip", "x-forwarded-for", "x-forwarded-proto", "x-host", "x-args"] {
-            let values = seen.headers(name);
-            if !values.is_empty() {
-                let _ = write!(out, "\n    {name}: {}", values.join(" | "));
+        // Every header the app received, by name (the two proxies may send
+        // them in another order), but the framing ones.
+        let mut names: Vec<String> = seen.header_names().iter().map(|n| n.to_ascii_lowercase()).collect();
+        names.sort();
+        names.dedup();
+        for name in names {
+            if matches!(name.as_str(), "content-length" | "transfer-encoding") {
+                continue;
             }
+            let _ = write!(out, "\n    {name}: {}", seen.headers(&name).join(" | "));
         }
     } else if matches!(status, 200 | 410) && location.is_none() {
         // Only a `return 200 "..."` or `return 410 "..."` makes these.
@@ -326,6 +331,10 @@ fn server_name(rng: &mut fastrand::Rng, pools: &Pools) -> String {
 
 /// A host that one of `names` (or none) may match.
 fn host_for(rng: &mut fastrand::Rng, pools: &Pools, names: &[String]) -> String {
+    if rng.u8(..20) == 0 {
+        // An IPv6 literal, with or without a port: no name matches it.
+        return ["[::1]", "[::1]:8080", "[::ffff:7f00:1]:443"][rng.usize(..3)].to_string();
+    }
     let l = *pick(rng, &pools.labels);
     let base = match (names.is_empty(), rng.usize(..6)) {
         (false, 0..=3) => {
@@ -495,6 +504,8 @@ fn location(rng: &mut fastrand::Rng, pools: &Pools, mix: &Mix) -> Location {
             ("X-Forwarded-Proto", "$scheme"),
             ("X-Host", "$host"),
             ("X-Args", "\"[$args]\""),
+            // Empty without a query: an empty value removes the header.
+            ("X-Query", "$args"),
         ];
         for (n, v) in all {
             if rng.u8(..3) == 0 && !headers.iter().any(|(h, _): &(String, String)| h == n) {

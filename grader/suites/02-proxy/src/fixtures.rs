@@ -57,8 +57,53 @@ pub async fn start(cx: &mut Ctx, rules: &str) -> Result<Running, Failure> {
 /// `bin` (your proxy or the reference) with `rules` in a file called `name`,
 /// on two free ports.
 pub async fn start_bin(cx: &Ctx, bin: &Path, rules: &str, name: &str) -> Result<Running, Failure> {
+    start_retrying(cx, bin, rules, name, port_was_taken).await
+}
+
+/// [`start_bin`] for the reference: the kit's own program, so any failure
+/// to start is the machine's (a port taken meanwhile), tried again.
+pub async fn start_reference(cx: &Ctx, bin: &Path, rules: &str, name: &str) -> Result<Running, Failure> {
+    start_retrying(cx, bin, rules, name, |_| true).await
+}
+
+async fn start_retrying(
+    cx: &Ctx,
+    bin: &Path,
+    rules: &str,
+    name: &str,
+    again: fn(&Failure) -> bool,
+) -> Result<Running, Failure> {
+    // A free port is only free until someone else takes it: on a busy
+    // machine another program may bind it first. Try fresh ports then.
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match start_once(cx, bin, rules, name).await {
+            Err(f) if attempt < 3 && again(&f) => continue,
+            other => return other,
+        }
+    }
+}
+
+fn port_was_taken(f: &Failure) -> bool {
+    let said = format!("{} {}", f.message(), f.output().unwrap_or_default()).to_ascii_lowercase();
+    said.contains("already in use") && said.contains("exited")
+}
+
+/// Two distinct free ports (both held while the second is chosen, so the
+/// system cannot hand out the same one twice).
+fn two_free_ports() -> Result<(u16, u16), Failure> {
+    let io = |e: std::io::Error| Failure::new(format!("could not find a free port: {e}"));
+    let (a, b) = (
+        std::net::TcpListener::bind("127.0.0.1:0").map_err(io)?,
+        std::net::TcpListener::bind("127.0.0.1:0").map_err(io)?,
+    );
+    Ok((a.local_addr().map_err(io)?.port(), b.local_addr().map_err(io)?.port()))
+}
+
+async fn start_once(cx: &Ctx, bin: &Path, rules: &str, name: &str) -> Result<Running, Failure> {
     let (dir, path) = write_rules_named(name, rules)?;
-    let (port, tls_port) = (free_port()?, free_port()?);
+    let (port, tls_port) = two_free_ports()?;
     let spec = Spawn {
         env: vec![
             ("HOST".into(), "127.0.0.1".into()),
@@ -67,9 +112,10 @@ pub async fn start_bin(cx: &Ctx, bin: &Path, rules: &str, name: &str) -> Result<
         ],
         args: vec![path.to_string_lossy().into_owned()],
     };
-    let (proc, addr) = Proc::start_server(cx, bin, &spec)
-        .await
-        .map_err(|f| Failure::new(format!("{}\n(rule file:\n{rules})", f.message())))?;
+    let (proc, addr) = Proc::start_server(cx, bin, &spec).await.map_err(|f| {
+        let output = f.output().unwrap_or_default().to_string();
+        Failure::new(format!("{}\n(rule file:\n{rules})", f.message())).with_output(output)
+    })?;
     if addr.port() != port {
         return Err(Failure::new(format!(
             "PORT was {port} but the proxy printed `listening on http://{addr}` first: the PORT listener's line must come first"
@@ -346,14 +392,22 @@ pub async fn compare(cx: &Ctx, rule: &str, all: Vec<RuleCase>, budget: usize) ->
                 Side::Yours => subject.clone(),
                 Side::Reference => reference.clone(),
             };
-            async move { answers(cx, &bin, &case, limit).await }
+            async move { answers(cx, side, &bin, &case, limit).await }
         })
         .await
 }
 
 /// The normalised answers of the proxy `bin` to every request of `case`.
-async fn answers(cx: &Ctx, bin: &Path, case: &RuleCase, limit: Duration) -> Result<String, Failure> {
-    let run = start_bin(cx, bin, &case.text(), "case.conf").await?;
+async fn answers(cx: &Ctx, side: Side, bin: &Path, case: &RuleCase, limit: Duration) -> Result<String, Failure> {
+    let run = match side {
+        Side::Yours => start_bin(cx, bin, &case.text(), "case.conf").await?,
+        // The differential runner reports only the message of a reference
+        // that failed: put what it printed there.
+        Side::Reference => start_reference(cx, bin, &case.text(), "case.conf").await.map_err(|f| {
+            let said = f.output().unwrap_or("(nothing)").to_string();
+            Failure::new(format!("{}\nit printed: {said}", f.message()))
+        })?,
+    };
     // A few at a time: the clock of each request starts when it is sent.
     let gate = Arc::new(tokio::sync::Semaphore::new(6));
     let mut set = tokio::task::JoinSet::new();

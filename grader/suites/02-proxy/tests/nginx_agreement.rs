@@ -206,7 +206,7 @@ async fn start_reference(rules: &Rules, urls: &[String]) -> Result<Reference, St
     Ok(Reference { plain: p, tls: t, task })
 }
 
-const LIMIT: Duration = Duration::from_secs(5);
+const LIMIT: Duration = Duration::from_secs(10);
 
 /// Both answers to each request, from one nginx and one reference.
 async fn answers(
@@ -217,11 +217,15 @@ async fn answers(
 ) -> Result<Vec<(String, String)>, String> {
     let nginx = start_nginx(bin, rules, urls).await?;
     let reference = start_reference(rules, urls).await?;
+    // A few at a time: the clock of each request starts when it is sent.
+    let gate = Arc::new(tokio::sync::Semaphore::new(8));
     let mut set = tokio::task::JoinSet::new();
     for (i, r) in requests.iter().enumerate() {
         let (n, f) = if r.tls { (nginx.tls, reference.tls) } else { (nginx.plain, reference.plain) };
         let r = r.clone();
+        let gate = gate.clone();
         set.spawn(async move {
+            let _permit = gate.acquire_owned().await;
             let (theirs, ours) = tokio::join!(cases::send(n, &r, LIMIT), cases::send(f, &r, LIMIT));
             let theirs = theirs.map(|mut a| {
                 // nginx serves the 443 stand-in without TLS, so the
@@ -337,7 +341,14 @@ async fn reference_answers_like_nginx() {
         if let Some(i) = first_bad {
             let bad = got.iter().filter(|(n, r)| n != r).count();
             let (rules, request, n, r) = shrink(&bin, rules, requests[i].clone(), &ups.urls).await;
-            let note = if n == r { " (it did NOT differ when sent again: a timing effect?)" } else { "" };
+            let note = if n == r {
+                format!(
+                    " (it did NOT differ when sent again: a timing effect? First answers: nginx {:?}, reference {:?})",
+                    got[i].0, got[i].1
+                )
+            } else {
+                String::new()
+            };
             disagreements.push(format!(
                 "rule file {f} ({bad} of {} requests differ); the first, shrunk{note}:\n--- rule file ---\n{}--- request ---\n{}\n--- nginx ---\n{n}\n--- reference ---\n{r}\n",
                 requests.len(),

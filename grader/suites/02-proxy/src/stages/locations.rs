@@ -40,20 +40,11 @@ pub async fn longest_prefix(mut cx: Ctx) -> CheckResult {
         headers: Vec::new(),
         timeouts_ms: None,
     };
-    let rules = Rules {
-        servers: vec![Server {
-            tls: false,
-            default: false,
-            names: Vec::new(),
-            ret: None,
-            locations: vec![
-                pass("/".into()),
-                pass(format!("/{a}/")),
-                pass(format!("/{a}/{b}/")),
-                pass(format!("/{a}/{b}/x")),
-            ],
-        }],
-    };
+    let mut locations =
+        vec![pass("/".into()), pass(format!("/{a}/")), pass(format!("/{a}/{b}/")), pass(format!("/{a}/{b}/x"))];
+    // Longest, whatever the order of the file.
+    cx.rng().shuffle(&mut locations);
+    let rules = Rules { servers: vec![Server { tls: false, default: false, names: Vec::new(), ret: None, locations }] };
     let tails = ["", "x", "xyz", "y", "x/", "/x"];
     let mut requests = Vec::new();
     for _ in 0..8 {
