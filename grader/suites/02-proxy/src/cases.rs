@@ -317,14 +317,16 @@ fn regex_location(rng: &mut fastrand::Rng, pools: &Pools) -> (&'static str, Stri
 fn server_name(rng: &mut fastrand::Rng, pools: &Pools) -> String {
     let d = pick(rng, &pools.domains).clone();
     let l = *pick(rng, &pools.labels);
-    match rng.usize(..9) {
+    match rng.usize(..10) {
         0 | 1 => d,
         2 => format!("{l}.{d}"),
         3 => format!("*.{d}"),
         4 => format!("*.{l}.{d}"),
         5 => format!(".{d}"),
         6 => format!("{l}.*"),
-        7 => format!("~^({l}|{})[0-9]*\\.{}$", pick(rng, &pools.labels), d.replace('.', "\\.")),
+        // A longer `wildcard.*` that competes with `{l}.*`.
+        7 => format!("{l}.{}.*", d.split('.').next().unwrap_or("x")),
+        8 => format!("~^({l}|{})[0-9]*\\.{}$", pick(rng, &pools.labels), d.replace('.', "\\.")),
         _ => format!("~{l}[0-9]"),
     }
 }

@@ -7,13 +7,14 @@ pub async fn names(mut cx: Ctx) -> CheckResult {
     let up = upstream("app").await?;
     let d = format!("{}.org", cx.word(6));
     let r = format!("{}.net", cx.word(6));
-    let (mail, api) = (cx.word(4), cx.word(3));
+    let (mail, api, sub) = (cx.word(4), cx.word(3), cx.word(5));
     let rules = format!(
         "server {{ listen 80; server_name first.{r}; location / {{ {first} }} }}\n\
          server {{ listen 80; server_name {d} www.{d}; location / {{ {exact} }} }}\n\
          server {{ listen 80; server_name *.{d}; location / {{ {wild} }} }}\n\
          server {{ listen 80; server_name *.{api}.{d}; location / {{ {longer} }} }}\n\
          server {{ listen 80; server_name {mail}.*; location / {{ {trail} }} }}\n\
+         server {{ listen 80; server_name {mail}.{sub}.*; location / {{ {longer_trail} }} }}\n\
          server {{ listen 80; server_name \"~^node[0-9]+\\.{r_re}$\"; location / {{ {regex} }} }}\n\
          server {{ listen 80 default_server; server_name _; location / {{ {default} }} }}\n",
         first = route("first", &up),
@@ -21,6 +22,7 @@ pub async fn names(mut cx: Ctx) -> CheckResult {
         wild = route("leading-wildcard", &up),
         longer = route("longer-leading-wildcard", &up),
         trail = route("trailing-wildcard", &up),
+        longer_trail = route("longer-trailing-wildcard", &up),
         regex = route("regex", &up),
         default = route("default", &up),
         r_re = r.replace('.', "\\."),
@@ -34,7 +36,9 @@ pub async fn names(mut cx: Ctx) -> CheckResult {
         (get(&format!("v1.{api}.{d}"), "/"), "longer-leading-wildcard"),
         (get(&format!("{api}.{d}"), "/"), "leading-wildcard"),
         (get(&format!("{mail}.{d}"), "/"), "leading-wildcard"),
-        (get(&format!("{mail}.{}.com", cx.word(5)), "/"), "trailing-wildcard"),
+        (get(&format!("{mail}.{}.com", cx.word(6)), "/"), "trailing-wildcard"),
+        // The longest `wildcard.*`, not the first in the file.
+        (get(&format!("{mail}.{sub}.com"), "/"), "longer-trailing-wildcard"),
         (get(&format!("node{n}.{r}"), "/"), "regex"),
         (get(&format!("node.{r}"), "/"), "default"),
         (get(&format!("{}.example", cx.word(6)), "/"), "default"),
