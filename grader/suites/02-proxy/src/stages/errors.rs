@@ -94,5 +94,5 @@ pub async fn rule_file(mut cx: Ctx) -> CheckResult {
 /// Random rule files and requests, answered by your proxy and the reference.
 pub async fn upstreams(mut cx: Ctx) -> CheckResult {
     let rule = "An upstream that refuses the connection or hangs up without answering is 502 Bad Gateway; one that accepts and does not answer within proxy_read_timeout, or does not accept within proxy_connect_timeout, is 504 Gateway Timeout.";
-    differential(&mut cx, rule, Mix { errors: true, locations: true, ..Mix::default() }, 5, 16).await
+    differential(&mut cx, rule, Mix { errors: true, locations: true, ..Mix::default() }, 8, 20).await
 }

@@ -68,5 +68,5 @@ pub async fn port_stripped(mut cx: Ctx) -> CheckResult {
 /// Random rule files and requests, answered by your proxy and the reference.
 pub async fn random(mut cx: Ctx) -> CheckResult {
     let rule = "The server block is chosen like nginx does, among those listening on the port: an exact name, then the longest `*.wildcard` (`.name` counts as both), then the longest `wildcard.*`, then the first regex in file order, then the listener's default_server (or its first server). The Host is compared lowercase, without its port and without a trailing dot.";
-    differential(&mut cx, rule, Mix { hosts: true, ..Mix::default() }, 8, 24).await
+    differential(&mut cx, rule, Mix { hosts: true, ..Mix::default() }, 12, 30).await
 }
