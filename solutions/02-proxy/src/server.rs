@@ -21,18 +21,23 @@ use crate::uri::{self, Target};
 struct Shared {
     rules: Arc<Rules>,
     listener: Listener,
+    /// The port this listener is bound to, for redirects nginx makes up.
+    port: u16,
 }
 
 /// Serve `rules` on both listeners until the process stops.
 pub async fn serve(rules: Arc<Rules>, plain: TcpListener, tls: TcpListener) -> std::io::Result<()> {
-    let app = |listener| {
+    let app = |listener, bound: &TcpListener| {
+        let port = bound.local_addr().map(|a| a.port()).unwrap_or(0);
         Router::new()
             .fallback(handle)
-            .with_state(Shared { rules: rules.clone(), listener })
+            .with_state(Shared { rules: rules.clone(), listener, port })
             .into_make_service_with_connect_info::<SocketAddr>()
     };
-    let plain = axum::serve(plain, app(Listener::Plain));
-    let tls = axum::serve(tls, app(Listener::Tls));
+    let plain_app = app(Listener::Plain, &plain);
+    let tls_app = app(Listener::Tls, &tls);
+    let plain = axum::serve(plain, plain_app);
+    let tls = axum::serve(tls, tls_app);
     tokio::try_join!(async { plain.await }, async { tls.await })?;
     Ok(())
 }
@@ -61,7 +66,6 @@ async fn handle(
     };
     let cx = Vars {
         host: if host.is_empty() { server.primary_name() } else { host },
-        host_header,
         scheme: shared.listener.scheme(),
         client,
         target: &target,
@@ -73,9 +77,15 @@ async fn handle(
         return respond(ret, &cx, None);
     }
     match routing::select_location(server, &target.path) {
-        LocationMatch::NoMatch => plain(StatusCode::NOT_FOUND, "no location matches this path"),
+        LocationMatch::NoMatch => no_content(&cx.method, "no location matches this path"),
         LocationMatch::AddSlash => {
-            let mut to = format!("{}://{}{}/", cx.scheme, cx.host_header, uri::escape(&target.path));
+            // Like nginx: the host as `$host` has it (lowercase, no trailing
+            // dot) and the port this listener is bound to.
+            let port = match (shared.listener, shared.port) {
+                (Listener::Plain, 80) | (Listener::Tls, 443) => String::new(),
+                (_, p) => format!(":{p}"),
+            };
+            let mut to = format!("{}://{}{port}{}/", cx.scheme, cx.host, uri::escape(&target.path));
             if let Some(args) = &target.args {
                 to.push('?');
                 to.push_str(args);
@@ -84,7 +94,7 @@ async fn handle(
         }
         LocationMatch::Found(location) => match &location.handler {
             Handler::Return(ret) => respond(ret, &cx, None),
-            Handler::Nothing => plain(StatusCode::NOT_FOUND, "this location neither proxies nor returns"),
+            Handler::Nothing => no_content(&cx.method, "this location neither proxies nor returns"),
             Handler::Proxy(pass) => proxy(request, &cx, location, pass).await,
         },
     }
@@ -93,7 +103,6 @@ async fn handle(
 /// What the rule file's variables mean for one request.
 struct Vars<'a> {
     host: String,
-    host_header: String,
     scheme: &'static str,
     client: SocketAddr,
     target: &'a Target,
@@ -145,6 +154,15 @@ fn redirect(status: StatusCode, to: &str) -> Response<Body> {
         response.headers_mut().insert(header::LOCATION, v);
     }
     response
+}
+
+/// Where nginx would look for a file on disk (there is none here): 404,
+/// or 405 for a method its static files do not take.
+fn no_content(method: &str, why: &str) -> Response<Body> {
+    match method {
+        "GET" | "HEAD" | "POST" => plain(StatusCode::NOT_FOUND, why),
+        _ => plain(StatusCode::METHOD_NOT_ALLOWED, &format!("{why}, and static files take GET, HEAD or POST only")),
+    }
 }
 
 /// A short text answer made by the proxy itself.
