@@ -111,6 +111,8 @@ async fn start_once(cx: &Ctx, bin: &Path, rules: &str, name: &str) -> Result<Run
             ("TLS_PORT".into(), tls_port.to_string()),
         ],
         args: vec![path.to_string_lossy().into_owned()],
+        // The sandbox lets a graded proxy connect to its upstreams only.
+        connect: upstream_ports(rules),
     };
     let (proc, addr) = Proc::start_server(cx, bin, &spec).await.map_err(|f| {
         let output = f.output().unwrap_or_default().to_string();
@@ -437,4 +439,13 @@ async fn answers(cx: &Ctx, side: Side, bin: &Path, case: &RuleCase, limit: Durat
         return Err(Failure::new(text).with_output(run.output()));
     }
     Ok(text)
+}
+
+/// The ports a rule file's `proxy_pass` lines name on 127.0.0.1.
+pub fn upstream_ports(rules: &str) -> Vec<u16> {
+    rules
+        .split("127.0.0.1:")
+        .skip(1)
+        .filter_map(|rest| rest.split(|c: char| !c.is_ascii_digit()).next()?.parse::<u16>().ok())
+        .collect()
 }
