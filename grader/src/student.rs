@@ -112,3 +112,14 @@ fn fit(text: &str, width: usize) -> String {
     }
     format!("{}…", text.chars().take(width - 1).collect::<String>())
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn long_titles_keep_the_overview_columns() {
+        assert_eq!(super::fit("short", 10), "short");
+        let cut = super::fit("a title far longer than the column it has to fit in", 20);
+        assert_eq!(cut.chars().count(), 20);
+        assert!(cut.ends_with('…'), "{cut}");
+    }
+}

@@ -112,3 +112,14 @@ fn outside_the_kit_says_where_to_run() {
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("from inside the kit"), "{}", stderr(&o));
 }
+
+#[test]
+fn every_argument_of_watch_and_hint_is_described() {
+    for sub in ["watch", "hint"] {
+        let o = cargo_grade(&[sub, "--help"]);
+        assert_eq!(code(&o), 0);
+        let out = stdout(&o);
+        let line = out.lines().find(|l| l.trim_start().starts_with("<EXERCISE>")).unwrap_or_default();
+        assert!(line.trim().len() > "<EXERCISE>".len(), "`{sub} --help` leaves <EXERCISE> undescribed:\n{out}");
+    }
+}
