@@ -43,7 +43,9 @@ pub async fn cap(mut cx: Ctx) -> CheckResult {
     ensure!(
         s.peak <= SIZE,
         "{TASKS} concurrent tasks on a pool of max_size {SIZE}: {}, and {} connection(s) were refused; \
-         never open more than max_size, make the others wait",
+         never open more than max_size, make the others wait. If a Semaphore counts your slots, the permit \
+         must live as long as the connection is lent: `let _ = sem.acquire().await` drops it at once and \
+         caps nothing (bind it to a name and keep it in the Pooled)",
         stats_line(&s),
         s.refused
     );
@@ -68,7 +70,11 @@ pub async fn timeout(mut cx: Ctx) -> CheckResult {
     let limit = timeout + Duration::from_secs(4);
     let result = within(
         limit,
-        &format!("pool.get() with all {size} connections checked out and a {} ms timeout", timeout.as_millis()),
+        &format!(
+            "pool.get() with {} checked out and a {} ms timeout",
+            if size == 1 { "the only connection".to_string() } else { format!("all {size} connections") },
+            timeout.as_millis()
+        ),
         pool.get(),
     )
     .await?;
