@@ -167,7 +167,7 @@ fn a_child_process_left_running_is_killed() {
     assert_no_leftovers(&format!("sleep {marker}"));
 }
 
-/// A server whose handler panics: the check saw only a closed connection,
+/// A server whose handler panics (`GET /users`): the check saw only a closed connection,
 /// but the report says the program panicked, where, and what it printed.
 #[test]
 fn a_panicking_handler_is_named_as_the_cause_with_its_place() {
@@ -176,13 +176,13 @@ fn a_panicking_handler_is_named_as_the_cause_with_its_place() {
     let sub = reference_submission("01-bind");
     let api = sub.path().join("exercises/01-bind/src/api.rs");
     let text = std::fs::read_to_string(&api).unwrap();
-    let broken = text.replace("Json(json!({ \"status\": \"ok\" }))", "panic!(\"boom in the handler\")");
-    assert_ne!(text, broken, "the health handler was found");
+    let broken = text.replace("Json(state.users().list())", "panic!(\"boom in the handler\")");
+    assert_ne!(text, broken, "the users handler was found");
     std::fs::write(&api, broken).unwrap();
     let o = grade_submission(sub.path(), &[]);
     let r = json(&o);
     assert_eq!(code(&o), 1, "{r:#}");
-    let first = check(&r, "json.health");
+    let first = check(&r, "json.users_list");
     assert_eq!(first["status"], "fail", "{first:#}");
     let message = first["message"].as_str().unwrap();
     assert!(message.contains("your program panicked"), "{first:#}");
