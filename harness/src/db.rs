@@ -448,21 +448,7 @@ async fn session(stream: TcpStream, shared: Arc<Shared>) {
     let password = words.next().unwrap_or("");
     let counters = &shared.counters;
     let own_kill = Arc::new(Notify::new());
-    let refusal = if shared.refusing.load(Ordering::SeqCst) {
-        Some("ERROR 57P03 the database system is starting up".to_string())
-    } else if shared.config.password.as_deref().is_some_and(|p| p != password) {
-        Some(format!("ERROR 28P01 password authentication failed for user \"{user}\""))
-    } else {
-        let mut open = lock(&counters.open);
-        if open.0 >= shared.config.max_connections {
-            Some("ERROR 53300 sorry, too many clients already".to_string())
-        } else {
-            open.0 += 1;
-            open.1 = open.1.max(open.0);
-            None
-        }
-    };
-    if let Some(refusal) = refusal {
+    if let Some(refusal) = admit(&shared, user, password) {
         counters.refused.fetch_add(1, Ordering::SeqCst);
         let _ = write.write_all(format!("{refusal}\n").as_bytes()).await;
         let _ = write.shutdown().await;
@@ -470,19 +456,7 @@ async fn session(stream: TcpStream, shared: Arc<Shared>) {
     }
     counters.opened.fetch_add(1, Ordering::SeqCst);
     let id = counters.next_id.fetch_add(1, Ordering::SeqCst) + 1;
-    {
-        let mut sessions = lock(&shared.sessions);
-        let mut live: Vec<u64> = sessions.iter().filter(|(_, s)| !client_gone(&s.probe)).map(|(id, _)| *id).collect();
-        live.push(id);
-        sessions.insert(id, Session { probe, kill: own_kill.clone() });
-        let mut peak = lock(&counters.live_peak);
-        if live.len() as u64 <= counters.verify_above.load(Ordering::SeqCst) {
-            *peak = (*peak).max(live.len());
-        } else if live.len() > *peak {
-            counters.verifying.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(confirm_live(shared.clone(), live));
-        }
-    }
+    register(&shared, id, Session { probe, kill: own_kill.clone() });
     let _slot = Slot { shared: &shared, id };
 
     let serve = async {
@@ -536,6 +510,41 @@ async fn session(stream: TcpStream, shared: Arc<Shared>) {
         // The session counts as open until the client can see the goodbye:
         // a pool asked right after must be able to tell this one is dead.
         delivered(write.as_ref()).await;
+    }
+}
+
+/// Why a new session is refused, if it is (starting up, a wrong password,
+/// too many clients); else it takes an open slot.
+fn admit(shared: &Shared, user: &str, password: &str) -> Option<String> {
+    if shared.refusing.load(Ordering::SeqCst) {
+        return Some("ERROR 57P03 the database system is starting up".to_string());
+    }
+    if shared.config.password.as_deref().is_some_and(|p| p != password) {
+        return Some(format!("ERROR 28P01 password authentication failed for user \"{user}\""));
+    }
+    let mut open = lock(&shared.counters.open);
+    if open.0 >= shared.config.max_connections {
+        return Some("ERROR 53300 sorry, too many clients already".to_string());
+    }
+    open.0 += 1;
+    open.1 = open.1.max(open.0);
+    None
+}
+
+/// Note session `id` and the live peak (confirmed after a settling window
+/// above the limit a check set).
+fn register(shared: &Arc<Shared>, id: u64, session: Session) {
+    let counters = &shared.counters;
+    let mut sessions = lock(&shared.sessions);
+    let mut live: Vec<u64> = sessions.iter().filter(|(_, s)| !client_gone(&s.probe)).map(|(id, _)| *id).collect();
+    live.push(id);
+    sessions.insert(id, session);
+    let mut peak = lock(&counters.live_peak);
+    if live.len() as u64 <= counters.verify_above.load(Ordering::SeqCst) {
+        *peak = (*peak).max(live.len());
+    } else if live.len() > *peak {
+        counters.verifying.fetch_add(1, Ordering::SeqCst);
+        tokio::spawn(confirm_live(shared.clone(), live));
     }
 }
 

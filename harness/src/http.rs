@@ -190,8 +190,10 @@ fn curl(addr: SocketAddr, r: &Request) -> String {
     s
 }
 
-fn shell_quote(s: &str) -> String {
-    if s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@%?&".contains(c)) {
+/// `s` as one word a POSIX shell reads back unchanged: as it is when it
+/// holds nothing the shell treats specially, else in single quotes.
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c)) {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))

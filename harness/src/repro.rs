@@ -73,12 +73,12 @@ pub(crate) fn reproduction(
     let mut words: Vec<String> = launch
         .env
         .iter()
-        .map(|(k, v)| format!("{k}={}", quote(&kept(launch, v, &keep).unwrap_or_else(|| v.clone()))))
+        .map(|(k, v)| format!("{k}={}", crate::http::shell_quote(&kept(launch, v, &keep).unwrap_or_else(|| v.clone()))))
         .collect();
     words.push(format!("cargo run -q -p {package}"));
     if !launch.args.is_empty() {
         words.push("--".into());
-        words.extend(launch.args.iter().map(|a| quote(&kept(launch, a, &keep).unwrap_or_else(|| a.clone()))));
+        words.extend(launch.args.iter().map(|a| crate::http::shell_quote(&kept(launch, a, &keep).unwrap_or_else(|| a.clone()))));
     }
     Some(format!(
         "# in your checkout of the kit, start the program as the check did (Ctrl-C stops it):\n{}\n# then, in another terminal:\n{request}",
@@ -100,13 +100,6 @@ fn kept(launch: &Launch, value: &str, keep: &Path) -> Option<String> {
     Some(to.display().to_string())
 }
 
-fn quote(s: &str) -> String {
-    if s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@%,".contains(c)) {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -134,22 +134,15 @@ pub fn curl(case: &HttpCase) -> String {
         let _ = write!(s, " -X {}", case.method);
     }
     for (k, v) in &case.headers {
-        let _ = write!(s, " -H {}", quote(&format!("{k}: {v}")));
+        let _ = write!(s, " -H {}", harness::http::shell_quote(&format!("{k}: {v}")));
     }
     if let Some(b) = &case.body {
-        let _ = write!(s, " --data-binary {}", quote(&String::from_utf8_lossy(b)));
+        let _ = write!(s, " --data-binary {}", harness::http::shell_quote(&String::from_utf8_lossy(b)));
     }
-    let _ = write!(s, " {}", quote(&format!("http://localhost:3001{}", case.path)));
+    let _ = write!(s, " {}", harness::http::shell_quote(&format!("http://localhost:3001{}", case.path)));
     s
 }
 
-fn quote(s: &str) -> String {
-    if s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@%?&,+".contains(c)) {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}
 
 /// Send `case` and reduce the answer to what the book specifies. A created
 /// user is also fetched back from its `Location`.

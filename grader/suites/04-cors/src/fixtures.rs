@@ -308,11 +308,4 @@ pub fn list_tokens(r: &Response, name: &str, lowercase: bool) -> Vec<String> {
         .collect()
 }
 
-/// `s` as one shell word.
-pub fn shell_quote(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@%,".contains(c)) {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}
+pub use harness::http::shell_quote;

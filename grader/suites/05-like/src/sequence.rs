@@ -54,14 +54,14 @@ impl Call {
             let _ = write!(s, " -X {}", self.method);
         }
         if let Some(a) = &self.authorization {
-            let _ = write!(s, " -H {}", quote(&format!("Authorization: {a}")));
+            let _ = write!(s, " -H {}", harness::http::shell_quote(&format!("Authorization: {a}")));
         }
         if let Some(b) = &self.body {
             // curl would add a form content type to a body of its own accord.
             let ct = self.content_type.unwrap_or("");
-            let _ = write!(s, " -H {} --data-raw {}", quote(&format!("Content-Type: {ct}")), quote(b));
+            let _ = write!(s, " -H {} --data-raw {}", harness::http::shell_quote(&format!("Content-Type: {ct}")), harness::http::shell_quote(b));
         }
-        let _ = write!(s, " {}", quote(&format!("localhost:3001{}", self.path)));
+        let _ = write!(s, " {}", harness::http::shell_quote(&format!("localhost:3001{}", self.path)));
         s
     }
 }
@@ -122,7 +122,7 @@ impl Case for Sequence {
             }
         }
         s.push_str("# Then the state: every post as every user, and every user's notifications:\n");
-        let tokens: Vec<String> = self.seed.users.iter().map(|u| quote(&u.token)).collect();
+        let tokens: Vec<String> = self.seed.users.iter().map(|u| harness::http::shell_quote(&u.token)).collect();
         let posts: Vec<String> = self.seed.posts.iter().map(|p| p.id.to_string()).collect();
         let _ = write!(
             s,
@@ -314,14 +314,6 @@ fn canonical(v: &Value) -> String {
     }
 }
 
-/// Safe to paste into a shell.
-fn quote(s: &str) -> String {
-    if s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c)) {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -344,7 +336,7 @@ mod tests {
 
     #[test]
     fn quoting_is_paste_safe() {
-        assert_eq!(quote("abc%_x"), "abc%_x");
-        assert_eq!(quote("it's ok"), r"'it'\''s ok'");
+        assert_eq!(harness::http::shell_quote("abc%_x"), "abc%_x");
+        assert_eq!(harness::http::shell_quote("it's ok"), r"'it'\''s ok'");
     }
 }
