@@ -434,18 +434,8 @@ async fn session(stream: TcpStream, shared: Arc<Shared>) {
     let mut kill = shared.kill.subscribe();
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read).lines();
-    // The startup message comes first; the refusal is sent only after it is
-    // read, so closing never resets a connection with unread data.
-    let hello = match tokio::time::timeout(Duration::from_secs(10), lines.next_line()).await {
-        Ok(Ok(Some(line))) => line,
-        _ => return,
-    };
-    let mut words = hello.split_whitespace();
-    let (Some("HELLO"), Some(user)) = (words.next(), words.next()) else {
-        let _ = write.write_all(b"ERROR 08P01 expected HELLO <user> <password>\n").await;
-        return;
-    };
-    let password = words.next().unwrap_or("");
+    let Some((user, password)) = startup(&mut lines, &mut write).await else { return };
+    let (user, password) = (user.as_str(), password.as_str());
     let counters = &shared.counters;
     let own_kill = Arc::new(Notify::new());
     if let Some(refusal) = admit(&shared, user, password) {
@@ -511,6 +501,22 @@ async fn session(stream: TcpStream, shared: Arc<Shared>) {
         // a pool asked right after must be able to tell this one is dead.
         delivered(write.as_ref()).await;
     }
+}
+
+/// The startup message, `HELLO <user> <password>`, which comes first; a
+/// refusal is sent only after it is read, so closing never resets a
+/// connection with unread data.
+async fn startup(lines: &mut ClientLines, write: &mut tokio::net::tcp::OwnedWriteHalf) -> Option<(String, String)> {
+    let hello = match tokio::time::timeout(Duration::from_secs(10), lines.next_line()).await {
+        Ok(Ok(Some(line))) => line,
+        _ => return None,
+    };
+    let mut words = hello.split_whitespace();
+    let (Some("HELLO"), Some(user)) = (words.next(), words.next()) else {
+        let _ = write.write_all(b"ERROR 08P01 expected HELLO <user> <password>\n").await;
+        return None;
+    };
+    Some((user.to_string(), words.next().unwrap_or("").to_string()))
 }
 
 /// Why a new session is refused, if it is (starting up, a wrong password,
