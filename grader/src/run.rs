@@ -431,22 +431,27 @@ mod tests {
         path
     }
 
-    fn run_fake(checks: &[&str], body: &str) -> (Vec<Verdict>, Duration) {
-        let dir = tempfile::tempdir().unwrap();
-        let suite = fake_suite(dir.path(), body);
-        let ex = exercise(checks);
-        let opts = RunOptions {
-            suite: &suite,
+    /// Run options for a fake suite with no subject, in `dir`.
+    fn options<'a>(suite: &'a Path, dir: &'a Path) -> RunOptions<'a> {
+        RunOptions {
+            suite,
             subject: None,
             subject_src: None,
             reference: None,
             reference_src: None,
             seed: 1,
-            exercise_dir: dir.path(),
-            snapshots: dir.path(),
+            exercise_dir: dir,
+            snapshots: dir,
             bless: None,
             check_timeout: None,
-        };
+        }
+    }
+
+    fn run_fake(checks: &[&str], body: &str) -> (Vec<Verdict>, Duration) {
+        let dir = tempfile::tempdir().unwrap();
+        let suite = fake_suite(dir.path(), body);
+        let ex = exercise(checks);
+        let opts = options(&suite, dir.path());
         let started = Instant::now();
         let v = run(&ex, &opts).expect("runs");
         (v, started.elapsed())
@@ -532,18 +537,7 @@ say '{"event":"end","check":"b","outcome":{"status":"pass","message":""}}'"#;
         let text = std::fs::read_to_string(&suite).unwrap().replace("\"version\":1", "\"version\":99");
         std::fs::write(&suite, text).unwrap();
         let ex = exercise(&["a", "b"]);
-        let opts = RunOptions {
-            suite: &suite,
-            subject: None,
-            subject_src: None,
-            reference: None,
-            reference_src: None,
-            seed: 1,
-            exercise_dir: dir.path(),
-            snapshots: dir.path(),
-            bless: None,
-            check_timeout: None,
-        };
+        let opts = options(&suite, dir.path());
         let v = run(&ex, &opts).expect("a wrong version is a verdict, not a failure to grade");
         assert_eq!(v.len(), 2);
         assert!(v.iter().all(|v| v.state == CheckState::Error && v.outcome.message.contains("99")), "{v:?}");
