@@ -78,7 +78,9 @@ pub(crate) fn reproduction(
     words.push(format!("cargo run -q -p {package}"));
     if !launch.args.is_empty() {
         words.push("--".into());
-        words.extend(launch.args.iter().map(|a| crate::http::shell_quote(&kept(launch, a, &keep).unwrap_or_else(|| a.clone()))));
+        words.extend(
+            launch.args.iter().map(|a| crate::http::shell_quote(&kept(launch, a, &keep).unwrap_or_else(|| a.clone()))),
+        );
     }
     Some(format!(
         "# in your checkout of the kit, start the program as the check did (Ctrl-C stops it):\n{}\n# then, in another terminal:\n{request}",
@@ -99,7 +101,6 @@ fn kept(launch: &Launch, value: &str, keep: &Path) -> Option<String> {
     }
     Some(to.display().to_string())
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -143,7 +143,6 @@ pub fn curl(case: &HttpCase) -> String {
     s
 }
 
-
 /// Send `case` and reduce the answer to what the book specifies. A created
 /// user is also fetched back from its `Location`.
 pub async fn probe(client: Client, case: HttpCase) -> Result<String, Failure> {

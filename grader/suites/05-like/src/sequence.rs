@@ -59,7 +59,12 @@ impl Call {
         if let Some(b) = &self.body {
             // curl would add a form content type to a body of its own accord.
             let ct = self.content_type.unwrap_or("");
-            let _ = write!(s, " -H {} --data-raw {}", harness::http::shell_quote(&format!("Content-Type: {ct}")), harness::http::shell_quote(b));
+            let _ = write!(
+                s,
+                " -H {} --data-raw {}",
+                harness::http::shell_quote(&format!("Content-Type: {ct}")),
+                harness::http::shell_quote(b)
+            );
         }
         let _ = write!(s, " {}", harness::http::shell_quote(&format!("localhost:3001{}", self.path)));
         s
@@ -313,7 +318,6 @@ fn canonical(v: &Value) -> String {
         other => other.to_string(),
     }
 }
-
 
 #[cfg(test)]
 mod tests {
