@@ -90,16 +90,7 @@ pub fn stub_submission(id: &str) -> tempfile::TempDir {
 }
 
 pub fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
+    harness::fs::copy_dir(from, to).unwrap_or_else(|e| panic!("copying {} to {}: {e}", from.display(), to.display()));
 }
 
 /// Processes still alive whose command line contains `needle`.
