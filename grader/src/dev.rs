@@ -79,11 +79,7 @@ pub(crate) fn list_mutants(kit: &Kit, names: &[String]) -> anyhow::Result<u8> {
     if let Some(why) = crate::mutants::tool_missing() {
         anyhow::bail!("{why}");
     }
-    let exercises: Vec<&catalog::Exercise> = if names.is_empty() {
-        kit.exercises.iter().collect()
-    } else {
-        names.iter().map(|n| resolve(kit, n)).collect::<anyhow::Result<_>>()?
-    };
+    let exercises = crate::plan::select(kit, names)?;
     for ex in exercises {
         let l = crate::mutants::list(kit, ex)?;
         println!(
@@ -112,11 +108,7 @@ pub(crate) fn mutants(
     if let Some(why) = crate::mutants::tool_missing() {
         anyhow::bail!("{why}");
     }
-    let exercises: Vec<&catalog::Exercise> = if names.is_empty() {
-        kit.exercises.iter().collect()
-    } else {
-        names.iter().map(|n| resolve(kit, n)).collect::<anyhow::Result<_>>()?
-    };
+    let exercises = crate::plan::select(kit, names)?;
     let reports = crate::mutants::run(kit, &exercises, opts, &|line| eprintln!("{line}"))?;
     let ok = reports.iter().all(|r| r.ok());
     let errors = reports.iter().any(|r| r.errors() > 0);

@@ -127,6 +127,21 @@ enum Deck {
 
 /// A random draw of sequences for one check: one network per sequence, the
 /// decks shared by all of them.
+/// Four random sequences of 10 to 18 ordinary steps, drawn with the
+/// weights `legit_any` takes, each on a network of its own.
+pub fn legit_sequences(cx: &mut Ctx, like: u32, unlike: u32, read: u32) -> Vec<Sequence> {
+    let mut cases = Vec::new();
+    let mut g = Gen::new(cx);
+    for i in 0..4 {
+        if i > 0 {
+            g.next_network();
+        }
+        let steps = (0..10 + g.cx.rng().usize(..9)).map(|_| g.legit_any(like, unlike, read)).collect();
+        cases.push(g.sequence(steps));
+    }
+    cases
+}
+
 pub struct Gen<'a> {
     pub cx: &'a mut Ctx,
     pub seed: Arc<Seed>,

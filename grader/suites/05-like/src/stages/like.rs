@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::api;
 use crate::api::{compare, expect_json, expect_view, like, like_req, send};
-use crate::cases::{self, Gen};
+use crate::cases;
 use crate::world::World;
 
 pub async fn first(mut cx: Ctx) -> CheckResult {
@@ -91,15 +91,6 @@ const LIKE_RULE: &str = "POST sets the caller's like and DELETE removes it, whoe
 /// Random sequences of likes, unlikes and reads by random users (owners
 /// included), compared with the reference.
 pub async fn random(mut cx: Ctx) -> CheckResult {
-    let mut cases = Vec::new();
-    let mut g = Gen::new(&mut cx);
-    for i in 0..4 {
-        if i > 0 {
-            g.next_network();
-        }
-        let steps = (0..10 + g.cx.rng().usize(..9)).map(|_| g.legit_any(45, 30, 25)).collect();
-        cases.push(g.sequence(steps));
-    }
-    drop(g);
+    let cases = cases::legit_sequences(&mut cx, 45, 30, 25);
     cases::compare(&cx, LIKE_RULE, cases).await
 }

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use crate::api;
 use crate::api::{compare, expect_notes, is_like_from, like, notes, rewrite};
-use crate::cases::{self, Gen};
+use crate::cases;
 use crate::world::World;
 
 pub async fn owner(mut cx: Ctx) -> CheckResult {
@@ -110,15 +110,6 @@ const NOTIFY_RULE: &str = "Each unliked-to-liked change by someone other than th
 /// Random sequences of likes, unlikes, reads and notification lists by
 /// random users (owners included), compared with the reference.
 pub async fn random(mut cx: Ctx) -> CheckResult {
-    let mut cases = Vec::new();
-    let mut g = Gen::new(&mut cx);
-    for i in 0..4 {
-        if i > 0 {
-            g.next_network();
-        }
-        let steps = (0..10 + g.cx.rng().usize(..9)).map(|_| g.legit_any(40, 25, 10)).collect();
-        cases.push(g.sequence(steps));
-    }
-    drop(g);
+    let cases = cases::legit_sequences(&mut cx, 40, 25, 10);
     cases::compare(&cx, NOTIFY_RULE, cases).await
 }
