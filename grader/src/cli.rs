@@ -88,6 +88,18 @@ pub(crate) enum Cmd {
         /// verdict already cached); `cargo grade mutants` grades them all.
         #[arg(long, value_name = "N", default_value_t = crate::mutants::CHECK_SLICE)]
         mutants: usize,
+        /// Grade N known-wrong variants per exercise, a sample the seed picks
+        /// (default: all of them).
+        #[arg(long, value_name = "N")]
+        variants: Option<usize>,
+        /// Only the variants whose name contains NAME, and no other row: how
+        /// surely their checks catch them, with --seeds.
+        #[arg(long, value_name = "NAME")]
+        variant: Option<String>,
+        /// Grade each variant under K seeds (--seed, --seed + 1, …); its row
+        /// holds only if it is caught under every one.
+        #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        seeds: u32,
     },
     /// Grade cargo-mutants' mutants of the references: each must be caught, or listed in mutants.toml as equivalent (instructors).
     Mutants {

@@ -5,7 +5,13 @@ use crate::plan::resolve;
 use crate::terminal::Status_;
 use crate::{message, report, result, scaffold, soundness};
 
-pub(crate) fn check(kit: &Kit, only: Option<&str>, seed: u64, mutants: usize) -> anyhow::Result<u8> {
+pub(crate) fn check(
+    kit: &Kit,
+    only: Option<&str>,
+    seed: u64,
+    mutants: usize,
+    matrix: &soundness::Matrix,
+) -> anyhow::Result<u8> {
     let exercises: Vec<&catalog::Exercise> = match only {
         Some(name) => vec![resolve(kit, name)?],
         None => kit.exercises.iter().collect(),
@@ -20,9 +26,11 @@ pub(crate) fn check(kit: &Kit, only: Option<&str>, seed: u64, mutants: usize) ->
     }
     for ex in exercises {
         let mut status = Status_::new(&format!("checking {}:", ex.id));
-        let mut r = soundness::check(kit, ex, seed, &mut |k| status.compiling(k))?;
+        let mut r = soundness::check(kit, ex, seed, matrix, &mut |k| status.compiling(k))?;
         status.clear();
-        r.rows.push(crate::mutants::soundness_row(kit, ex, mutants)?);
+        if matrix.variant.is_none() {
+            r.rows.push(crate::mutants::soundness_row(kit, ex, mutants)?);
+        }
         println!("\n{}", r.exercise);
         for row in &r.rows {
             println!("  {} {:<28} {}", if row.ok { "✓" } else { "✗" }, row.what, row.detail);

@@ -76,8 +76,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     grade::trace("catalog", t);
     match cli.command {
         Some(Cmd::List) => Ok(student::overview(&kit)),
-        Some(Cmd::Check { exercise, seed, mutants }) => {
-            dev::check(&kit, exercise.as_deref(), seed.unwrap_or_else(random_seed), mutants)
+        Some(Cmd::Check { exercise, seed, mutants, variants, variant, seeds }) => {
+            let matrix = soundness::Matrix { variants, variant, seeds };
+            dev::check(&kit, exercise.as_deref(), seed.unwrap_or_else(random_seed), mutants, &matrix)
         }
         Some(Cmd::Mutants {
             exercises,

@@ -35,10 +35,34 @@ impl Report {
     }
 }
 
-pub fn check(kit: &Kit, ex: &Exercise, seed: u64, progress: &mut dyn FnMut(&str)) -> Result<Report> {
+/// Which part of the matrix `cargo grade check` runs.
+#[derive(Debug, Clone, Default)]
+pub struct Matrix {
+    /// Grade at most this many variants per exercise, a sample the seed
+    /// picks (every variant is graded by some seed; all of them: `None`).
+    pub variants: Option<usize>,
+    /// Only the variants whose name contains this, and no other row.
+    pub variant: Option<String>,
+    /// Grade each variant under this many seeds (`seed`, `seed + 1`, …):
+    /// a variant's row holds only if its checks catch it under every one.
+    pub seeds: u32,
+}
+
+impl Matrix {
+    fn seeds(&self) -> u32 {
+        self.seeds.max(1)
+    }
+}
+
+pub fn check(kit: &Kit, ex: &Exercise, seed: u64, matrix: &Matrix, progress: &mut dyn FnMut(&str)) -> Result<Report> {
     let run = |source: Source, bless: Option<PathBuf>, progress: &mut dyn FnMut(&str)| -> Result<Grade> {
         grade::grade(kit, ex, &source, GradeOptions { seed, color: false, bless, check_timeout: None, progress })
     };
+    if matrix.variant.is_some() {
+        let mut rows = Vec::new();
+        variant_rows(kit, ex, seed, matrix, &mut rows, progress)?;
+        return Ok(Report { exercise: ex.id.clone(), rows });
+    }
     let reference = run(Source::Reference, None, progress)?;
     let mut rows = vec![reference_row(&reference)];
     let committed = committed_stub(kit, ex);
@@ -48,10 +72,7 @@ pub fn check(kit: &Kit, ex: &Exercise, seed: u64, progress: &mut dyn FnMut(&str)
         None => run(Source::Worktree, None, progress),
     }?;
     rows.push(stub_row(&stub));
-    for v in &ex.variants {
-        let g = run(Source::Variant(v.clone()), None, progress)?;
-        rows.push(variant_row(v, &g));
-    }
+    variant_rows(kit, ex, seed, matrix, &mut rows, progress)?;
     let scratch = std::env::temp_dir().join(format!("cargo-grade-bless-{}-{}", std::process::id(), ex.id));
     let _ = std::fs::remove_dir_all(&scratch);
     std::fs::create_dir_all(&scratch)?;
@@ -128,6 +149,88 @@ fn stub_row(stub: &Grade) -> Row {
             stub.status.word(),
             stub.first_failing_stage().map(|s| s.id.as_str()).unwrap_or("none")
         ),
+    }
+}
+
+/// The variants' rows: each chosen variant graded under each seed.
+fn variant_rows(
+    kit: &Kit,
+    ex: &Exercise,
+    seed: u64,
+    matrix: &Matrix,
+    rows: &mut Vec<Row>,
+    progress: &mut dyn FnMut(&str),
+) -> Result<()> {
+    let chosen = sample(ex, seed, matrix);
+    if chosen.len() < ex.variants.len() && matrix.variant.is_none() {
+        rows.push(Row {
+            what: "variants sampled".into(),
+            ok: true,
+            detail: format!(
+                "{} of {} graded, picked by the seed; all of them: cargo grade check {}",
+                chosen.len(),
+                ex.variants.len(),
+                ex.id
+            ),
+        });
+    }
+    for v in chosen {
+        let mut grades = Vec::new();
+        for k in 0..u64::from(matrix.seeds()) {
+            let seed = seed.wrapping_add(k);
+            let source = Source::Variant(v.clone());
+            let opts = GradeOptions { seed, color: false, bless: None, check_timeout: None, progress: &mut *progress };
+            grades.push((seed, grade::grade(kit, ex, &source, opts)?));
+        }
+        rows.push(variant_rows_merged(v, &grades));
+    }
+    Ok(())
+}
+
+/// The variants this run grades: those the filter names, or a sample of
+/// `matrix.variants` the seed picks (in the file's order).
+fn sample<'a>(ex: &'a Exercise, seed: u64, matrix: &Matrix) -> Vec<&'a Variant> {
+    let named: Vec<&Variant> =
+        ex.variants.iter().filter(|v| matrix.variant.as_ref().is_none_or(|n| v.name.contains(n.as_str()))).collect();
+    match matrix.variants {
+        Some(n) if n < named.len() => {
+            // Ordered by a hash of the seed and the name: another seed,
+            // another sample, and every variant is in some.
+            let key = |v: &Variant| grade_protocol::shared::fnv1a(format!("{seed}/{}/{}", ex.id, v.name).as_bytes());
+            let mut order: Vec<usize> = (0..named.len()).collect();
+            order.sort_by_key(|&i| key(named[i]));
+            let mut picked = order[..n].to_vec();
+            picked.sort_unstable();
+            picked.into_iter().map(|i| named[i]).collect()
+        }
+        _ => named,
+    }
+}
+
+/// One row for a variant graded under one or more seeds: it holds only if
+/// it holds under every seed; a miss names the seed to replay.
+fn variant_rows_merged(v: &Variant, grades: &[(u64, Grade)]) -> Row {
+    let rows: Vec<(u64, Row)> = grades.iter().map(|(s, g)| (*s, variant_row(v, g))).collect();
+    if let [(_, only)] = &rows[..] {
+        return only.clone();
+    }
+    let held = rows.iter().filter(|(_, r)| r.ok).count();
+    match rows.iter().find(|(_, r)| !r.ok) {
+        None => {
+            let mut row = rows[0].1.clone();
+            row.detail = format!("{} (under {held} of {held} seeds)", row.detail);
+            row
+        }
+        Some((s, miss)) => Row {
+            what: miss.what.clone(),
+            ok: false,
+            detail: format!(
+                "held under {held} of {} seeds; under seed {s}: {} (replay: cargo grade check --seed {s} --variant {})",
+                rows.len(),
+                miss.detail,
+                v.name
+            ),
+        },
     }
 }
 

@@ -4,16 +4,18 @@ use crate::cases::{upstream, Action, Location, Mix, Request, Rules, Server};
 use crate::fixtures::*;
 
 pub async fn order(mut cx: Ctx) -> CheckResult {
-    // The example of nginx's own `location` documentation, with random names.
+    // The example of nginx's own `location` documentation, with random names,
+    // and a second regex after the first that matches some of the same paths.
     let up = upstream("app").await?;
     let (docs, images) = (cx.word(6), cx.word(5));
     let rules = format!(
-        "server {{\n  listen 80;\n  location = / {{ {a} }}\n  location / {{ {b} }}\n  location /{docs}/ {{ {c} }}\n  location ^~ /{images}/ {{ {d} }}\n  location ~* \\.(gif|jpg|jpeg)$ {{ {e} }}\n}}\n",
+        "server {{\n  listen 80;\n  location = / {{ {a} }}\n  location / {{ {b} }}\n  location /{docs}/ {{ {c} }}\n  location ^~ /{images}/ {{ {d} }}\n  location ~* \\.(gif|jpg|jpeg)$ {{ {e} }}\n  location ~ \\.(jpe?g|png)$ {{ {f} }}\n}}\n",
         a = route("A", &up),
         b = route("B", &up),
         c = route("C", &up),
         d = route("D", &up),
         e = route("E", &up),
+        f = route("F", &up),
     );
     let run = start(&mut cx, &rules).await?;
     let h = "localhost";
@@ -23,7 +25,9 @@ pub async fn order(mut cx: Ctx) -> CheckResult {
         (get(h, &format!("/{docs}/{}.html", cx.word(4))), "C"),
         (get(h, &format!("/{images}/{}.gif", cx.word(4))), "D"),
         (get(h, &format!("/{docs}/{}.JPG", cx.word(4))), "E"),
+        // Both regexes match: the first in the file wins.
         (get(h, &format!("/{}/x.jpeg", cx.word(3))), "E"),
+        (get(h, &format!("/{}.png", cx.word(4))), "F"),
     ];
     expect_routes(&run, &run.plain, cases, "the location").await
 }
@@ -40,13 +44,28 @@ pub async fn longest_prefix(mut cx: Ctx) -> CheckResult {
         headers: Vec::new(),
         timeouts_ms: None,
     };
-    let mut locations =
-        vec![pass("/".into()), pass(format!("/{a}/")), pass(format!("/{a}/{b}/")), pass(format!("/{a}/{b}/x"))];
-    // Longest, whatever the order of the file.
+    let chain = [String::from("/"), format!("/{a}/"), format!("/{a}/{b}/"), format!("/{a}/{b}/x")];
+    let mut locations: Vec<Location> = chain.iter().cloned().map(pass).collect();
+    // Longest, whatever the order of the file; but never longest-first all
+    // the way down, where "the first that matches" would agree by luck.
     cx.rng().shuffle(&mut locations);
+    if locations.windows(2).all(|w| w[0].pattern.len() > w[1].pattern.len()) {
+        locations.swap(0, 1);
+    }
     let rules = Rules { servers: vec![Server { tls: false, default: false, names: Vec::new(), ret: None, locations }] };
     let tails = ["", "x", "xyz", "y", "x/", "/x"];
-    let mut requests = Vec::new();
+    // One request under each prefix: it matches that prefix and every
+    // shorter one, so one of them meets a shorter prefix written first.
+    let mut requests: Vec<Request> = chain
+        .iter()
+        .map(|p| Request {
+            tls: false,
+            method: "GET",
+            host: "localhost".into(),
+            target: format!("{p}{}", cx.word(3)),
+            forwarded_for: Vec::new(),
+        })
+        .collect();
     for _ in 0..8 {
         let base =
             [format!("/{a}/{b}/"), format!("/{a}/"), format!("/{a}"), format!("/{a}x/")][cx.rng().usize(..4)].clone();
