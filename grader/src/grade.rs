@@ -22,6 +22,8 @@ pub struct GradeOptions<'a> {
     pub color: bool,
     pub bless: Option<PathBuf>,
     pub check_timeout: Option<u64>,
+    /// Run only these checks (`cargo grade check --variant`).
+    pub only: Option<&'a [String]>,
     pub progress: &'a mut dyn FnMut(&str),
 }
 
@@ -117,6 +119,7 @@ fn run_built(
         snapshots: &snapshots,
         bless: opts.bless.as_deref(),
         check_timeout: opts.check_timeout,
+        only: opts.only,
     };
     verdicts.extend(run::run(ex, &run_opts)?);
     if let Some(touched) = guard.restore_if_changed()? {

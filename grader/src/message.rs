@@ -75,6 +75,10 @@ pub fn run_out_of_time(secs: u64) -> String {
     format!("not run: the whole grade exceeded its time limit of {secs} s")
 }
 
+pub fn not_selected() -> String {
+    "not run: only the checks a known-wrong variant names were run".to_string()
+}
+
 pub fn gated(stage: &str) -> String {
     format!("not run: stage `{stage}` must pass first")
 }

@@ -814,7 +814,7 @@ fn grade_one(
         kit,
         ex,
         &Source::Mutant { name: m.id(), files },
-        GradeOptions { seed, color: false, bless: None, check_timeout, progress: &mut |_| {} },
+        GradeOptions { seed, color: false, bless: None, check_timeout, only: None, progress: &mut |_| {} },
     )?;
     Ok(classify(&g, seed, t.elapsed().as_millis() as u64))
 }

@@ -38,6 +38,8 @@ pub struct RunOptions<'a> {
     pub snapshots: &'a Path,
     /// Record snapshots here instead of comparing.
     pub bless: Option<&'a Path>,
+    /// Run only these checks (the others are skipped, said so).
+    pub only: Option<&'a [String]>,
     /// Overrides the exercise's per-check limit (seconds).
     pub check_timeout: Option<u64>,
 }
@@ -66,7 +68,12 @@ pub fn run(ex: &Exercise, opts: &RunOptions<'_>) -> Result<Vec<Verdict>> {
         .filter(|g| !g.is_empty())
         .collect();
     let mut verdicts: Vec<Verdict> = Vec::new();
-    let mut pending = order.clone();
+    // A selection keeps the gate stages' checks: what the others stand on.
+    let (mut pending, unselected): (Vec<String>, Vec<String>) = order
+        .iter()
+        .cloned()
+        .partition(|id| opts.only.is_none_or(|only| only.contains(id) || gates.iter().flatten().any(|g| g == id)));
+    verdicts.extend(unselected.iter().map(|id| Verdict::new(id, CheckState::Skipped, message::not_selected())));
     let mut attempts = 0;
     while !pending.is_empty() {
         if crate::sandbox::interrupted() {
@@ -444,6 +451,7 @@ mod tests {
             snapshots: dir,
             bless: None,
             check_timeout: None,
+            only: None,
         }
     }
 
