@@ -44,7 +44,8 @@ pub fn run(
                     color: false,
                     bless: None,
                     check_timeout,
-                    only: None, progress: &mut |k| compiled.push(k.to_string()),
+                    only: None,
+                    progress: &mut |k| compiled.push(k.to_string()),
                 };
                 grade::grade(kit, ex, &Source::Submission(sub.clone()), opts)
                     .unwrap_or_else(|e| error_grade(ex, sub, seed, &format!("{e:#}")))

@@ -91,7 +91,8 @@ fn grade_one(kit: &Kit, ex: &Exercise, source: &Source, a: &GradingArgs, seed: u
         color: paint,
         bless: None,
         check_timeout: a.check_timeout,
-        only: None, progress: &mut |k| status.compiling(k),
+        only: None,
+        progress: &mut |k| status.compiling(k),
     };
     let g = grade::grade(kit, ex, source, opts)?;
     status.clear();

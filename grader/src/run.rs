@@ -289,6 +289,11 @@ fn suite_command(opts: &RunOptions<'_>, pending: &[String], gates: &[Vec<String>
         .env(env::EXERCISE_DIR, opts.exercise_dir)
         .env(env::SNAPSHOTS, opts.snapshots)
         .env("RUST_BACKTRACE", "0");
+    // A selection of checks is a measurement of a variant: no one reads the
+    // shrunk case, and shrinking is most of the time a caught variant takes.
+    if opts.only.is_some() {
+        cmd.env(env::VERDICT_ONLY, "1");
+    }
     let optional = [
         (env::SUBJECT, opts.subject),
         (env::SUBJECT_SRC, opts.subject_src),

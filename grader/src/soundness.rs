@@ -56,7 +56,12 @@ impl Matrix {
 
 pub fn check(kit: &Kit, ex: &Exercise, seed: u64, matrix: &Matrix, progress: &mut dyn FnMut(&str)) -> Result<Report> {
     let run = |source: Source, bless: Option<PathBuf>, progress: &mut dyn FnMut(&str)| -> Result<Grade> {
-        grade::grade(kit, ex, &source, GradeOptions { seed, color: false, bless, check_timeout: None, only: None, progress })
+        grade::grade(
+            kit,
+            ex,
+            &source,
+            GradeOptions { seed, color: false, bless, check_timeout: None, only: None, progress },
+        )
     };
     if matrix.variant.is_some() {
         let mut rows = Vec::new();
@@ -181,7 +186,8 @@ fn variant_rows(
             let source = Source::Variant(v.clone());
             // Measuring one variant: its own checks are all that matter.
             let only = matrix.variant.is_some().then_some(&v.caught_by[..]);
-            let opts = GradeOptions { seed, color: false, bless: None, check_timeout: None, only, progress: &mut *progress };
+            let opts =
+                GradeOptions { seed, color: false, bless: None, check_timeout: None, only, progress: &mut *progress };
             grades.push((seed, grade::grade(kit, ex, &source, opts)?));
         }
         rows.push(variant_rows_merged(v, &grades));

@@ -101,9 +101,10 @@ impl Differential {
     {
         let mut tried = 0;
         let mut steps = 0;
-        'smaller: while tried < self.shrink_budget {
+        let budget = if std::env::var_os(grade_protocol::env::VERDICT_ONLY).is_some() { 0 } else { self.shrink_budget };
+        'smaller: while tried < budget {
             for candidate in case.shrink() {
-                if tried >= self.shrink_budget {
+                if tried >= budget {
                     break 'smaller;
                 }
                 tried += 1;

@@ -50,6 +50,10 @@ pub mod env {
     /// The gate stages, as a JSON array of arrays of check ids. After the
     /// last check of a group, the suite stops if a check of it failed.
     pub const GATES: &str = "GRADE_GATES";
+    /// When set, only the verdicts matter (`cargo grade check --variant`
+    /// measuring a variant under many seeds): a differential check reports
+    /// a difference as found, without spending time shrinking it.
+    pub const VERDICT_ONLY: &str = "GRADE_VERDICT_ONLY";
 }
 
 /// [`env::ONLY`]'s value: structured, so no character of an id is special.
