@@ -16,6 +16,7 @@ pub async fn names(mut cx: Ctx) -> CheckResult {
          server {{ listen 80; server_name {mail}.*; location / {{ {trail} }} }}\n\
          server {{ listen 80; server_name {mail}.{sub}.*; location / {{ {longer_trail} }} }}\n\
          server {{ listen 80; server_name \"~^node[0-9]+\\.{r_re}$\"; location / {{ {regex} }} }}\n\
+         server {{ listen 80; server_name *.{d} {mail}.{sub}.*; location / {{ {duplicate} }} }}\n\
          server {{ listen 80 default_server; server_name _; location / {{ {default} }} }}\n",
         first = route("first", &up),
         exact = route("exact", &up),
@@ -24,6 +25,9 @@ pub async fn names(mut cx: Ctx) -> CheckResult {
         trail = route("trailing-wildcard", &up),
         longer_trail = route("longer-trailing-wildcard", &up),
         regex = route("regex", &up),
+        // nginx warns "conflicting server name ... ignored" and keeps the
+        // first server that has a name: a later one never wins a tie.
+        duplicate = route("duplicate-names", &up),
         default = route("default", &up),
         r_re = r.replace('.', "\\."),
     );
