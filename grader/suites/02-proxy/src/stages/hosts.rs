@@ -8,6 +8,10 @@ pub async fn names(mut cx: Ctx) -> CheckResult {
     let d = format!("{}.org", cx.word(6));
     let r = format!("{}.net", cx.word(6));
     let (mail, api, sub) = (cx.word(4), cx.word(3), cx.word(5));
+    // `node{n}` for the regex alone, `node{m}` (four digits) also for a
+    // `node{m}.*` wildcard, which comes before any regex.
+    let n = cx.rng().u16(1..999);
+    let m = n + 1000;
     let rules = format!(
         "server {{ listen 80; server_name first.{r}; location / {{ {first} }} }}\n\
          server {{ listen 80; server_name {d} www.{d}; location / {{ {exact} }} }}\n\
@@ -17,6 +21,7 @@ pub async fn names(mut cx: Ctx) -> CheckResult {
          server {{ listen 80; server_name {mail}.{sub}.*; location / {{ {longer_trail} }} }}\n\
          server {{ listen 80; server_name \"~^node[0-9]+\\.{r_re}$\"; location / {{ {regex} }} }}\n\
          server {{ listen 80; server_name *.{d} {mail}.{sub}.*; location / {{ {duplicate} }} }}\n\
+         server {{ listen 80; server_name node{m}.*; location / {{ {over_regex} }} }}\n\
          server {{ listen 80 default_server; server_name _; location / {{ {default} }} }}\n",
         first = route("first", &up),
         exact = route("exact", &up),
@@ -28,11 +33,11 @@ pub async fn names(mut cx: Ctx) -> CheckResult {
         // nginx warns "conflicting server name ... ignored" and keeps the
         // first server that has a name: a later one never wins a tie.
         duplicate = route("duplicate-names", &up),
+        over_regex = route("wildcard-over-regex", &up),
         default = route("default", &up),
         r_re = r.replace('.', "\\."),
     );
     let run = start(&mut cx, &rules).await?;
-    let n = cx.rng().u16(1..999);
     let cases = vec![
         (get(&d, "/"), "exact"),
         (get(&format!("www.{d}"), "/"), "exact"),
@@ -44,6 +49,7 @@ pub async fn names(mut cx: Ctx) -> CheckResult {
         // The longest `wildcard.*`, not the first in the file.
         (get(&format!("{mail}.{sub}.com"), "/"), "longer-trailing-wildcard"),
         (get(&format!("node{n}.{r}"), "/"), "regex"),
+        (get(&format!("node{m}.{r}"), "/"), "wildcard-over-regex"),
         (get(&format!("node.{r}"), "/"), "default"),
         (get(&format!("{}.example", cx.word(6)), "/"), "default"),
     ];

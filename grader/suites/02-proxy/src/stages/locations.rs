@@ -5,17 +5,19 @@ use crate::fixtures::*;
 
 pub async fn order(mut cx: Ctx) -> CheckResult {
     // The example of nginx's own `location` documentation, with random names,
-    // and a second regex after the first that matches some of the same paths.
+    // a second regex after the first that matches some of the same paths, and
+    // an exact location both regexes match.
     let up = upstream("app").await?;
-    let (docs, images) = (cx.word(6), cx.word(5));
+    let (docs, images, pic) = (cx.word(6), cx.word(5), cx.word(4));
     let rules = format!(
-        "server {{\n  listen 80;\n  location = / {{ {a} }}\n  location / {{ {b} }}\n  location /{docs}/ {{ {c} }}\n  location ^~ /{images}/ {{ {d} }}\n  location ~* \\.(gif|jpg|jpeg)$ {{ {e} }}\n  location ~ \\.(jpe?g|png)$ {{ {f} }}\n}}\n",
+        "server {{\n  listen 80;\n  location = / {{ {a} }}\n  location / {{ {b} }}\n  location /{docs}/ {{ {c} }}\n  location ^~ /{images}/ {{ {d} }}\n  location ~* \\.(gif|jpg|jpeg)$ {{ {e} }}\n  location ~ \\.(jpe?g|png)$ {{ {f} }}\n  location = /{docs}/{pic}.jpg {{ {g} }}\n}}\n",
         a = route("A", &up),
         b = route("B", &up),
         c = route("C", &up),
         d = route("D", &up),
         e = route("E", &up),
         f = route("F", &up),
+        g = route("G", &up),
     );
     let run = start(&mut cx, &rules).await?;
     let h = "localhost";
@@ -28,6 +30,8 @@ pub async fn order(mut cx: Ctx) -> CheckResult {
         // Both regexes match: the first in the file wins.
         (get(h, &format!("/{}/x.jpeg", cx.word(3))), "E"),
         (get(h, &format!("/{}.png", cx.word(4))), "F"),
+        // An exact match wins before any regex is tried.
+        (get(h, &format!("/{docs}/{pic}.jpg")), "G"),
     ];
     expect_routes(&run, &run.plain, cases, "the location").await
 }
