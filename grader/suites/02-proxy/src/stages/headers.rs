@@ -24,6 +24,17 @@ pub async fn forwarded(mut cx: Ctx) -> CheckResult {
                 .with_output(run.output()));
         }
     }
+    // Two lines: both chains are kept, in order.
+    let later = format!("198.51.100.{}", cx.rng().u8(1..250));
+    let req = get(&d, "/").header("x-forwarded-for", earlier.clone()).header("x-forwarded-for", later.clone());
+    let (ex, seen) = through(&run, &run.tls, req).await?;
+    let want = format!("{earlier}, {later}, 127.0.0.1");
+    if seen.header("x-forwarded-for").as_deref() != Some(want.as_str()) {
+        return Err(ex.fail(format!(
+            "the client sent two X-Forwarded-For lines ({earlier}, then {later}); the upstream must receive every address, comma-joined in order, then the client's: `{want}`, got {:?}",
+            seen.header("x-forwarded-for")
+        )));
+    }
     let (ex, seen) = through(&run, &run.tls, get(&d, "/")).await?;
     if seen.header("x-forwarded-for").as_deref() != Some("127.0.0.1") {
         return Err(ex.fail(format!(
