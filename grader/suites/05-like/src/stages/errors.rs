@@ -85,14 +85,15 @@ pub async fn bad_body(mut cx: Ctx) -> CheckResult {
         ("a JSON array", "[1, 2]".to_string()),
         ("a JSON string", format!("\"{}\"", cx.word(4))),
     ];
-    for method in ["POST", "DELETE"] {
+    // Whatever the label says: a body that is there is a JSON object.
+    for (method, label) in [("POST", "application/json"), ("DELETE", "application/json"), ("POST", "text/plain")] {
         for (what, body) in &bodies {
             let request = Request::new(method, format!("/api/posts/{post}/like"))
                 .header("authorization", bearer(&who.token))
-                .header("content-type", "application/json")
+                .header("content-type", label)
                 .body(body.clone());
             let ex = send(&client, &proc, request).await?;
-            expect_error(&ex, 400, &format!("the body is {what}, not a JSON object"))?;
+            expect_error(&ex, 400, &format!("the body is {what}, not a JSON object (sent as {label})"))?;
         }
     }
     expect_view(&client, &proc, post, who, 0, false, "after likes with malformed bodies").await?;
