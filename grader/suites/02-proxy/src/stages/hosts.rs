@@ -52,6 +52,8 @@ pub async fn names(mut cx: Ctx) -> CheckResult {
         (get(&format!("node{m}.{r}"), "/"), "wildcard-over-regex"),
         (get(&format!("node.{r}"), "/"), "default"),
         (get(&format!("{}.example", cx.word(6)), "/"), "default"),
+        // `*.{d}` wants a dot before {d}: a name that merely ends in {d} is not under it.
+        (get(&format!("{}{d}", cx.word(3)), "/"), "default"),
     ];
     expect_routes(&run, &run.plain, cases, "the server block").await
 }
@@ -59,9 +61,13 @@ pub async fn names(mut cx: Ctx) -> CheckResult {
 pub async fn port_stripped(mut cx: Ctx) -> CheckResult {
     let up = upstream("app").await?;
     let d = format!("{}.org", cx.word(6));
+    // No default_server mark: the first server of the port is its default,
+    // not the first of the file (which listens on another port).
     let rules = format!(
-        "server {{ listen 80 default_server; server_name _; location / {{ {} }} }}\n\
+        "server {{ listen 443 ssl; server_name {d}; location / {{ {} }} }}\n\
+         server {{ listen 80; server_name _; location / {{ {} }} }}\n\
          server {{ listen 80; server_name {d}; location / {{ {} }} }}\n",
+        route("other-port", &up),
         route("default", &up),
         route("named", &up)
     );
@@ -71,6 +77,7 @@ pub async fn port_stripped(mut cx: Ctx) -> CheckResult {
         (get(&format!("{d}:{port}"), "/"), "named"),
         (get(&d.to_uppercase(), "/"), "named"),
         (get(&format!("{d}."), "/"), "named"),
+        (get(&format!("{}.{d}", cx.word(4)), "/"), "default"),
     ];
     expect_routes(&run, &run.plain, cases, "the server block").await
 }
