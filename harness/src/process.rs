@@ -258,6 +258,33 @@ pub fn free_port() -> Result<u16, Failure> {
         .map_err(|e| Failure::new(format!("could not find a free port: {e}")))
 }
 
+/// A port where every connection is refused, reserved for as long as this
+/// lives: a socket bound to it that never listens. Releasing a port and
+/// hoping no one takes it is a race the system loses under load: it once
+/// handed a just-released "nothing listens here" port straight back as the
+/// listener of the program under test.
+pub struct RefusedPort {
+    _socket: tokio::net::TcpSocket,
+    port: u16,
+}
+
+impl RefusedPort {
+    pub fn new() -> Result<RefusedPort, Failure> {
+        let io = |e: std::io::Error| Failure::new(format!("could not reserve a port: {e}"));
+        let socket = tokio::net::TcpSocket::new_v4().map_err(io)?;
+        // Without SO_REUSEADDR no other socket may bind the port, whatever
+        // its own options.
+        socket.set_reuseaddr(false).map_err(io)?;
+        socket.bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0))).map_err(io)?;
+        let port = socket.local_addr().map_err(io)?.port();
+        Ok(RefusedPort { _socket: socket, port })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
 async fn futures_join(handles: Vec<tokio::task::JoinHandle<()>>) {
     for h in handles {
         let _ = h.await;

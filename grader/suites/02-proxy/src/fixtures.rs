@@ -10,7 +10,7 @@ use std::sync::Arc;
 pub use std::time::{Duration, Instant};
 
 pub use harness::http::{Client, Exchange, Request};
-pub use harness::process::{free_port, Proc, Spawn};
+pub use harness::process::{free_port, Proc, RefusedPort, Spawn};
 pub use harness::{ensure, fail, CheckResult, Ctx, Failure};
 
 use harness::differential::{Case, Differential, Side};
@@ -240,6 +240,7 @@ pub struct Upstreams {
     urls: Arc<Vec<String>>,
     _tasks: Vec<AbortOnDrop>,
     _full: (std::net::TcpListener, Vec<std::net::TcpStream>),
+    _refused: RefusedPort,
 }
 
 pub struct AbortOnDrop(tokio::task::JoinHandle<()>);
@@ -255,7 +256,7 @@ impl Upstreams {
         let io = |e: std::io::Error| Failure::new(format!("could not start a test upstream: {e}"));
         let app = upstream("app").await?;
         let api = upstream("api").await?;
-        let refused = free_port()?;
+        let refused = RefusedPort::new()?;
         let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(io)?;
         let silent_addr = silent.local_addr().map_err(io)?;
         let hold = tokio::spawn(async move {
@@ -276,7 +277,7 @@ impl Upstreams {
         let urls = vec![
             app.url(),
             api.url(),
-            format!("http://127.0.0.1:{refused}"),
+            format!("http://127.0.0.1:{}", refused.port()),
             format!("http://{silent_addr}"),
             format!("http://{closer_addr}"),
             format!("http://{full_addr}"),
@@ -286,6 +287,7 @@ impl Upstreams {
             urls: Arc::new(urls),
             _tasks: vec![AbortOnDrop(hold), AbortOnDrop(close)],
             _full: full,
+            _refused: refused,
         })
     }
 }

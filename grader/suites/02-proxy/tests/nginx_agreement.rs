@@ -55,8 +55,11 @@ fn find_nginx() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+/// Two distinct free ports: both held while the second is chosen.
+fn two_free_ports() -> (u16, u16) {
+    let bind = || std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let (a, b) = (bind(), bind());
+    (a.local_addr().expect("addr").port(), b.local_addr().expect("addr").port())
 }
 
 /// The upstreams every rule file may name (see `cases::upstream`).
@@ -67,12 +70,14 @@ struct Upstreams {
     _held: Vec<tokio::task::JoinHandle<()>>,
     _keep: Vec<std::net::TcpStream>,
     _full: std::net::TcpListener,
+    _refused: harness::process::RefusedPort,
 }
 
 async fn upstreams() -> Upstreams {
     let app = Upstream::start("app").await.expect("echo upstream");
     let api = Upstream::start("api").await.expect("echo upstream");
-    let refused = free_port();
+    // Bound, never listening: refused, and no one else gets the port.
+    let refused = harness::process::RefusedPort::new().expect("a reserved port");
     // Accepts and never answers.
     let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let silent_addr = silent.local_addr().expect("addr");
@@ -97,12 +102,12 @@ async fn upstreams() -> Upstreams {
     let urls = vec![
         app.url(),
         api.url(),
-        format!("http://127.0.0.1:{refused}"),
+        format!("http://127.0.0.1:{}", refused.port()),
         url(silent_addr),
         url(closer_addr),
         url(full_addr),
     ];
-    Upstreams { _app: app, _api: api, urls, _held: vec![hold, close], _keep: keep, _full: full }
+    Upstreams { _app: app, _api: api, urls, _held: vec![hold, close], _keep: keep, _full: full, _refused: refused }
 }
 
 fn full_listener() -> (std::net::TcpListener, Vec<std::net::TcpStream>) {
@@ -138,7 +143,7 @@ impl Drop for Nginx {
 async fn start_nginx(bin: &Path, rules: &Rules, urls: &[String]) -> Result<Nginx, String> {
     let dir = tempfile::Builder::new().prefix("nginx-agreement-").tempdir().map_err(|e| e.to_string())?;
     let d = dir.path();
-    let (p1, p2) = (free_port(), free_port());
+    let (p1, p2) = two_free_ports();
     let listens = Listens { plain: format!("127.0.0.1:{p1}"), tls: format!("127.0.0.1:{p2}"), https_literal: true };
     let text = rules.render(urls, &listens);
     std::fs::write(d.join("rules.conf"), &text).map_err(|e| e.to_string())?;

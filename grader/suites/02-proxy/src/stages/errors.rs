@@ -4,7 +4,8 @@ use crate::cases::Mix;
 use crate::fixtures::*;
 
 pub async fn bad_gateway(mut cx: Ctx) -> CheckResult {
-    let down = free_port()?;
+    let refused = RefusedPort::new()?;
+    let down = refused.port();
     let rules = format!("server {{ listen 80; location / {{ proxy_pass http://127.0.0.1:{down}; }} }}\n");
     let run = start(&mut cx, &rules).await?;
     let ex = run.plain.send(get("localhost", &format!("/{}", cx.word(5)))).await?;
