@@ -64,7 +64,19 @@ pub async fn bad_token(mut cx: Ctx) -> CheckResult {
     if !liked || likes != 1 {
         return Err(ex.fail("the auth scheme is case-insensitive: `bearer TOKEN` must work like `Bearer TOKEN`"));
     }
-    Ok(())
+    // The token says who likes, never the body: a claim of another user's
+    // id in it is just an unknown field.
+    let third = &world.users[2];
+    let claim = like_req(post, third).json(&serde_json::json!({ "user_id": real.id }));
+    let ex = send(&client, &proc, claim).await?;
+    let (liked, likes) = like_state(&ex)?;
+    if !liked || likes != 2 {
+        return Err(ex.fail(format!(
+            "a like whose body says {{\"user_id\": {}}} comes from the token's user ({}): it must count as theirs (liked, 2 likes), got liked {liked}, {likes} like(s)",
+            real.id, third.name
+        )));
+    }
+    expect_view(&client, &proc, post, third, 2, true, "after their like whose body named another user").await
 }
 
 const AUTH_RULE: &str =
