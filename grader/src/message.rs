@@ -75,6 +75,14 @@ pub fn run_out_of_time(secs: u64) -> String {
     format!("not run: the whole grade exceeded its time limit of {secs} s")
 }
 
+pub fn no_such_variant<'a>(exercise: &str, name: &str, names: impl Iterator<Item = &'a str>) -> String {
+    let names: Vec<&str> = names.collect();
+    format!(
+        "no known-wrong variant of {exercise} has `{name}` in its name; its variants are: {}",
+        if names.is_empty() { "none".to_string() } else { names.join(", ") }
+    )
+}
+
 pub fn not_selected() -> String {
     "not run: only the checks a known-wrong variant names were run".to_string()
 }

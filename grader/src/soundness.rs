@@ -167,6 +167,9 @@ fn variant_rows(
     progress: &mut dyn FnMut(&str),
 ) -> Result<()> {
     let chosen = sample(ex, seed, matrix);
+    if let (Some(name), true) = (&matrix.variant, chosen.is_empty()) {
+        bail!(crate::message::no_such_variant(&ex.id, name, ex.variants.iter().map(|v| v.name.as_str())));
+    }
     if chosen.len() < ex.variants.len() && matrix.variant.is_none() {
         rows.push(Row {
             what: "variants sampled".into(),
