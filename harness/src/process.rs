@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::process::{Child, Command};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::watch;
 
 use crate::{Ctx, Failure};
@@ -72,6 +72,24 @@ pub struct Exited {
 impl Proc {
     /// Start `bin` with `spec` in a new process group.
     pub fn start(cx: &Ctx, bin: &Path, spec: &Spawn) -> Result<Proc, Failure> {
+        Self::launch(cx, bin, spec, false).map(|(proc, _)| proc)
+    }
+
+    /// Start `bin` to talk to it over its stdin and stdout (a library
+    /// exercise's host, `crate::host`): both are the caller's, and only
+    /// stderr is captured as what the program printed.
+    pub fn start_talking(cx: &Ctx, bin: &Path, spec: &Spawn) -> Result<(Proc, ChildStdin, ChildStdout), Failure> {
+        let (proc, pipes) = Self::launch(cx, bin, spec, true)?;
+        let (stdin, stdout) = pipes.ok_or_else(|| Failure::new(format!("could not talk to {}", bin.display())))?;
+        Ok((proc, stdin, stdout))
+    }
+
+    fn launch(
+        cx: &Ctx,
+        bin: &Path,
+        spec: &Spawn,
+        talk: bool,
+    ) -> Result<(Proc, Option<(ChildStdin, ChildStdout)>), Failure> {
         let mut cmd = Self::command(cx, bin, spec)?;
         cmd.env_clear();
         for key in ALLOWED_ENV {
@@ -83,7 +101,8 @@ impl Proc {
         for (k, v) in &spec.env {
             cmd.env(k, v);
         }
-        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0).kill_on_drop(true);
+        let stdin = if talk { Stdio::piped() } else { Stdio::null() };
+        cmd.stdin(stdin).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0).kill_on_drop(true);
         let mut child = cmd.spawn().map_err(|e| Failure::new(format!("could not start {}: {e}", bin.display())))?;
         let pgid = child.id().map(|id| id as i32).unwrap_or(0);
         cx.report_process(pgid);
@@ -91,6 +110,7 @@ impl Proc {
         let stdout = Arc::new(Mutex::new(Captured::default()));
         let stderr = Arc::new(Mutex::new(Captured::default()));
         let mut pumps = Vec::new();
+        let pipes = if talk { child.stdin.take().zip(child.stdout.take()) } else { None };
         if let Some(out) = child.stdout.take() {
             pumps.push(tokio::spawn(pump(out, stdout.clone(), Some(tx))));
         }
@@ -103,7 +123,7 @@ impl Proc {
             let stash = std::env::current_dir().unwrap_or_default().join(format!(".launch-{}", pgid));
             launches.push(crate::repro::Launch::new(&spec.env, &spec.args, &stash));
         }
-        Ok(Proc { child, pgid, stdout, stderr, lines, pumps })
+        Ok((Proc { child, pgid, stdout, stderr, lines, pumps }, pipes))
     }
 
     /// The command for `bin`: the student's program confined by the
