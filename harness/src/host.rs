@@ -238,7 +238,12 @@ async fn read_replies(
         };
         match serde_json::from_str::<Reply>(&line) {
             Ok(reply) => route(&shared, reply),
-            Err(_) => break format!("it wrote something that is not an answer on its reply channel: {line:?}"),
+            Err(_) => {
+                // What it printed before it ends (or for a second) belongs
+                // with the failure.
+                let _ = proc.wait_exit(Duration::from_secs(1)).await;
+                break format!("it wrote something that is not an answer on its reply channel: {line:?}");
+            }
         }
     };
     *lock(&printed) = proc.output();

@@ -103,6 +103,7 @@ impl Proc {
         }
         let stdin = if talk { Stdio::piped() } else { Stdio::null() };
         cmd.stdin(stdin).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0).kill_on_drop(true);
+        without_ptrace(&mut cmd);
         let mut child = cmd.spawn().map_err(|e| Failure::new(format!("could not start {}: {e}", bin.display())))?;
         let pgid = child.id().map(|id| id as i32).unwrap_or(0);
         cx.report_process(pgid);
@@ -218,6 +219,31 @@ impl Proc {
     pub fn pgid(&self) -> i32 {
         self.pgid
     }
+}
+
+/// The Linux capability that lets a process past another's non-dumpable
+/// flag (`linux/capability.h`).
+#[cfg(target_os = "linux")]
+const CAP_SYS_PTRACE: libc::c_ulong = 19;
+
+/// Start the program without `CAP_SYS_PTRACE`, for good: as root (CI and
+/// graders run as root) it would otherwise get past the suite's
+/// non-dumpable flag and read its environment, or open its results pipe,
+/// through `/proc/<suite>/`. Without the sandbox nothing else stops that.
+/// Dropped from the bounding set between fork and exec, the capability
+/// never comes back to the program or what it starts.
+fn without_ptrace(cmd: &mut Command) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: the closure makes one prctl call, which is async-signal-safe
+    // and touches no memory. Not being root (nothing to drop) is fine.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_CAPBSET_DROP, CAP_SYS_PTRACE, 0, 0, 0);
+            Ok(())
+        });
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = cmd;
 }
 
 /// What a program printed (capped), stdout then stderr.
