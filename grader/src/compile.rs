@@ -222,6 +222,11 @@ fn is_api_mismatch(msg: &str) -> bool {
         "mismatched types",
         "arguments to this",
         "expected",
+        // The host holds checkouts in tasks and clones the pool: a future
+        // or a type that lost `Send` or `Clone` is the API changing too.
+        "cannot be sent between threads safely",
+        "cannot be shared between threads safely",
+        "the trait bound",
     ]
     .iter()
     .any(|p| msg.contains(p))
