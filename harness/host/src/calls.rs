@@ -38,18 +38,32 @@ impl First {
 }
 
 /// Run `fut` in a task that carries `watch`; if it panics during a call,
-/// that call's reply says where.
+/// that call's reply says where. (The panic is caught in the task itself:
+/// a supervising task per call would cost a spawn per call.)
 pub(crate) fn supervise(watch: Arc<Watch>, out: Out, fut: impl Future<Output = ()> + Send + 'static) {
-    let task = tokio::spawn(WATCH.scope(watch.clone(), fut));
-    tokio::spawn(async move {
-        if let Err(e) = task.await {
+    tokio::spawn(WATCH.scope(watch.clone(), async move {
+        if catching(fut).await.is_none() {
             let id = watch.op();
-            if e.is_panic() && id != 0 {
+            if id != 0 {
                 let (message, at) = watch.take();
                 out.send(&Reply::Panicked { id, message, at });
             }
         }
-    });
+    }));
+}
+
+/// `fut`'s output, or `None` when it panicked; it is dropped by then, as a
+/// task that panics is.
+pub(crate) async fn catching<F: Future>(fut: F) -> Option<F::Output> {
+    let mut fut = Box::pin(fut);
+    std::future::poll_fn(move |cx| {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+            Ok(std::task::Poll::Ready(output)) => std::task::Poll::Ready(Some(output)),
+            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+            Err(_) => std::task::Poll::Ready(None),
+        }
+    })
+    .await
 }
 
 /// Poll `fut` to the end, reporting its first poll.

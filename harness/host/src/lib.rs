@@ -59,7 +59,7 @@ pub fn serve<T, F, Fut>(main: F) -> ExitCode
 where
     T: Send + 'static,
     F: FnOnce(Host<T>) -> Fut,
-    Fut: Future<Output = ()>,
+    Fut: Future<Output = ()> + Send + 'static,
 {
     let out = match take_stdout() {
         Ok(file) => Out(Arc::new(Mutex::new(file))),
@@ -80,7 +80,11 @@ where
     std::thread::spawn(move || read_requests(tx));
     let watch = Watch::new(0);
     let host = Host { requests, out, book: Arc::new(Mutex::new(Book::default())), watch: watch.clone() };
-    runtime.block_on(WATCH.scope(watch, main(host)));
+    // The request loop runs on a worker: a call it spawns then starts on
+    // the same thread as soon as the loop waits for its first poll, instead
+    // of waking another thread for every request.
+    let main = runtime.spawn(WATCH.scope(watch, main(host)));
+    let _ = runtime.block_on(main);
     runtime.shutdown_timeout(Duration::from_millis(100));
     ExitCode::SUCCESS
 }
