@@ -97,9 +97,12 @@ impl Host {
         id
     }
 
-    /// Let the host's I/O reactor catch up with the kernel
-    /// (grade_host::reactor_turn).
-    pub async fn reactor_turn(&self) {
+    /// Wait until the host has handled every request sent before this one:
+    /// a release or a cancel gets no answer, so the suite would otherwise
+    /// act (close a connection on the database, say) before the student's
+    /// `Drop` ran, which a call in-process never allows. The host's I/O
+    /// reactor also catches up with the kernel (grade_host::reactor_turn).
+    pub async fn settle(&self) {
         let _ = self.call(wire::TURN, None, Value::Null).await;
     }
 

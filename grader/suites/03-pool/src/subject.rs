@@ -74,11 +74,13 @@ impl Pool {
         Get { host: self.host.clone(), call: self.host.call("get", Some(self.handle), Value::Null) }
     }
 
-    /// Let the host's reactor see everything the kernel delivered so far:
-    /// after the database closed a connection, before a checkout that must
-    /// notice (grade_host::reactor_turn).
-    pub async fn reactor_turn(&self) {
-        self.host.reactor_turn().await;
+    /// Wait until the pool has handled everything the suite did so far: a
+    /// dropped checkout is back (or closed) before the check goes on, as
+    /// `drop` in-process would have it, and the pool's reactor has seen
+    /// what the kernel delivered (a connection the database closed), as
+    /// `Conn::is_broken` needs (harness::host::Host::settle).
+    pub async fn settle(&self) {
+        self.host.settle().await;
     }
 }
 

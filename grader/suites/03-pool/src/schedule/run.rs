@@ -231,6 +231,9 @@ impl Runner {
     }
 
     async fn step(&mut self, step: Step) -> Checked {
+        // What the last step dropped or cancelled has reached the pool
+        // before this one acts (on the database, say), as in-process.
+        self.pool.settle().await;
         self.wait(|_| String::new(), |_, _| true).await?;
         match step {
             Step::Get => self.get(None).await.map(drop)?,
@@ -474,6 +477,8 @@ impl Runner {
         self.actor(task).task.abort();
         let joined = self.join(task).await;
         self.granted.retain(|t| *t != task);
+        // The pool dropped that get() before the handshake can finish.
+        self.pool.settle().await;
         self.db.hold_handshakes(false);
         opening?;
         joined
@@ -566,7 +571,7 @@ impl Runner {
             move |r, _| !r.db.sessions().contains(&backend),
         )
         .await?;
-        self.pool.reactor_turn().await;
+        self.pool.settle().await;
         self.dead.insert(backend, format!("which the database had closed at step {}", self.step_no));
         Ok(())
     }
@@ -577,7 +582,7 @@ impl Runner {
         self.db.drop_all();
         self.wait(|_| "the test database could not close its connections".into(), |r, _| r.db.sessions().is_empty())
             .await?;
-        self.pool.reactor_turn().await;
+        self.pool.settle().await;
         for backend in alive {
             self.dead.insert(backend, format!("which the database had closed at step {}", self.step_no));
         }

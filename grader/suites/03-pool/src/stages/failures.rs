@@ -15,11 +15,13 @@ pub async fn server_dropped(mut cx: Ctx) -> CheckResult {
     query_echo(&mut conn, &cx.word(6)).await?;
     let old = conn.backend_id();
     drop(conn);
+    // Back in the pool, and found healthy, before the server closes it.
+    pool.settle().await;
     db.drop_all();
     if db.wait_for(Duration::from_secs(2), |s| s.open == 0).await.is_err() {
         fail!("the test database could not close its sessions");
     }
-    pool.reactor_turn().await;
+    pool.settle().await;
     let mut conn = checkout(&pool, Duration::from_secs(3), "after the server closed the idle connection").await?;
     let word = cx.word(6);
     match within(Duration::from_secs(3), "a query", conn.query(&word)).await? {
