@@ -54,7 +54,7 @@ pub(crate) fn supervise(watch: Arc<Watch>, out: Out, fut: impl Future<Output = (
 
 /// `fut`'s output, or `None` when it panicked; it is dropped by then, as a
 /// task that panics is.
-pub(crate) async fn catching<F: Future>(fut: F) -> Option<F::Output> {
+async fn catching<F: Future>(fut: F) -> Option<F::Output> {
     let mut fut = Box::pin(fut);
     std::future::poll_fn(move |cx| {
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
