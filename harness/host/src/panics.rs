@@ -1,7 +1,7 @@
 //! Where the student's code panicked, for the reply of the call it panicked
 //! in. Every call runs in a task carrying a [`Watch`]; the panic hook
-//! records message and place there instead of printing them, and the
-//! task that ran the call sends them as `panicked`. A panic outside any call (a
+//! records message and place there instead of printing them, and the task
+//! that ran the call sends them as `panicked`. A panic outside any call (a
 //! task the student's code spawned) prints as usual, on the host's stderr,
 //! which the suite shows with the failure.
 
