@@ -27,6 +27,9 @@ rm -rf "exercises/$EX/src" && cp -r "solutions/$EX/src" "exercises/$EX/src"
 pkg() { sed -n 's/^name = "\(.*\)"/\1/p' "$1" | head -1; }
 EX_PKG=$(pkg "exercises/$EX/Cargo.toml")
 SUITE_PKG=$(pkg "grader/suites/$EX/Cargo.toml")
+# A library exercise's subject is its host, which links the library.
+SUBJECT_PKG="$EX_PKG"
+[ -f "grader/suites/$EX/host/Cargo.toml" ] && SUBJECT_PKG=$(pkg "grader/suites/$EX/host/Cargo.toml")
 MAIN="exercises/$EX/src/main.rs"
 [ -f "$MAIN" ] || MAIN="exercises/$EX/src/lib.rs"
 # Bare: what `cargo test` of the suite does, build then run, with no grader.
@@ -34,8 +37,8 @@ MAIN="exercises/$EX/src/main.rs"
 # gets the reference binary the warm-up built, so both run the same checks.
 REFERENCE="$CARGO_TARGET_DIR/debug/grade-$EX-reference"
 bare() {
-    cargo build -q -p "$EX_PKG" -p "$SUITE_PKG"
-    GRADE_SUBJECT="$CARGO_TARGET_DIR/debug/$EX_PKG" GRADE_REFERENCE="$REFERENCE" \
+    cargo build -q -p "$SUBJECT_PKG" -p "$SUITE_PKG"
+    GRADE_SUBJECT="$CARGO_TARGET_DIR/debug/$SUBJECT_PKG" GRADE_REFERENCE="$REFERENCE" \
         GRADE_REFERENCE_SRC="$PWD/solutions/$EX/src" \
         "$CARGO_TARGET_DIR/debug/$SUITE_PKG" >/dev/null || true
 }

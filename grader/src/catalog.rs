@@ -29,6 +29,9 @@ pub struct Exercise {
     pub solution_dir: PathBuf,
     pub suite_dir: PathBuf,
     pub suite_package: String,
+    /// Library exercises: the package of the host that links the student's
+    /// crate and serves it to the suite (`<suite>/host/`).
+    pub host_package: Option<String>,
     pub meta: Meta,
     pub variants: Vec<Variant>,
 }
@@ -62,7 +65,8 @@ pub struct Meta {
 pub enum Kind {
     /// A binary graded black-box over TCP.
     Server,
-    /// A library graded in-process through its public API.
+    /// A library linked into a host program (the suite's `host/`) that
+    /// the suite drives through the library's public API.
     Library,
 }
 
@@ -131,6 +135,9 @@ fn default_run_timeout() -> u64 {
 fn one() -> u32 {
     1
 }
+
+/// Where a library exercise's host crate is, in its suite's folder.
+pub const HOST: &str = "host";
 
 /// How alike (Jaro-Winkler) a typed name must be to an exercise's for
 /// "did you mean" to name it.
@@ -232,6 +239,13 @@ fn load_exercise(root: &Path, id: &str, package: &str, dir: &Path, private_suite
     };
     let suite_package =
         package_name(&suite_dir.join("Cargo.toml")).with_context(|| message::no_suite_crate(&id, &suite_dir))?;
+    let host_package = match meta.kind {
+        Kind::Server => None,
+        Kind::Library => Some(
+            package_name(&suite_dir.join(HOST).join("Cargo.toml"))
+                .with_context(|| message::no_host_crate(&id, &suite_dir.join(HOST)))?,
+        ),
+    };
     let ex = Exercise {
         id,
         package: package.to_string(),
@@ -239,6 +253,7 @@ fn load_exercise(root: &Path, id: &str, package: &str, dir: &Path, private_suite
         solution_dir,
         suite_dir,
         suite_package,
+        host_package,
         meta,
         variants,
     };
@@ -388,6 +403,11 @@ impl Exercise {
         self.meta.checks.iter().map(|c| c.points).sum()
     }
 
+    /// A library exercise's host crate (`None` for a server exercise).
+    pub fn host_dir(&self) -> Option<PathBuf> {
+        self.host_package.as_ref().map(|_| self.suite_dir.join(HOST))
+    }
+
     /// The chapter as a path from the kit root.
     pub fn chapter_path(&self) -> String {
         format!("docs/src/{}", self.meta.chapter)
@@ -413,6 +433,7 @@ mod tests {
                     solution_dir: format!("/kit/solutions/{id}").into(),
                     suite_dir: format!("/kit/grader/suites/{id}").into(),
                     suite_package: "s".into(),
+                    host_package: None,
                     meta: meta.clone(),
                     variants: Vec::new(),
                 })

@@ -10,7 +10,7 @@ use cargo_metadata::{Message, TargetKind};
 
 use crate::catalog::{Exercise, Kind, Kit};
 use crate::message;
-use crate::stage::{Staged, SUBJECT};
+use crate::stage::{Staged, HOST, SUBJECT};
 
 /// Show at most this many compiler errors: the first ones are the real ones.
 const SHOWN_ERRORS: usize = 3;
@@ -18,7 +18,8 @@ const SHOWN_ERRORS: usize = 3;
 pub struct Built {
     /// The suite binary to run.
     pub suite: PathBuf,
-    /// The subject's binary, for server exercises.
+    /// The program the suite starts: a server exercise's binary, or a
+    /// library exercise's host (the student's crate linked in).
     pub subject: Option<PathBuf>,
 }
 
@@ -46,11 +47,12 @@ pub struct Options<'a> {
 
 pub fn build(kit: &Kit, ex: &Exercise, staged: &Staged, opts: Options<'_>) -> Result<Outcome> {
     let format = if opts.color { "json-diagnostic-rendered-ansi" } else { "json" };
-    // A library exercise is graded through the suite it is linked into:
-    // build just that (the subject's own demo binaries are not graded).
-    let targets: Vec<&str> = match ex.meta.kind {
-        Kind::Server => vec!["--workspace"],
-        Kind::Library => vec!["--package", &ex.suite_package],
+    // A library exercise is graded through its host, which links it, and
+    // the suite, which does not: build just those two (the subject's own
+    // demo binaries are not graded). After an edit, only the host relinks.
+    let targets: Vec<&str> = match (&ex.meta.kind, &ex.host_package) {
+        (Kind::Library, Some(host)) => vec!["--package", &ex.suite_package, "--package", host],
+        _ => vec!["--workspace"],
     };
     let mut cargo = Cargo::spawn(kit, &staged.ws, &targets, format)?;
     let mut found = Found::default();
@@ -152,8 +154,12 @@ impl Found {
                     return;
                 }
                 let rendered = m.message.rendered.clone().unwrap_or_else(|| m.message.message.clone());
-                let from_subject = m.target.src_path.as_std_path().starts_with(staged.ws.join(SUBJECT));
-                if from_subject || (ex.meta.kind == Kind::Library && is_api_mismatch(&m.message.message)) {
+                let src = m.target.src_path.as_std_path();
+                let from_subject = src.starts_with(staged.ws.join(SUBJECT));
+                // The host calls the stub's API: when that does not compile,
+                // the student changed the API (the suite never links it).
+                let in_host = src.starts_with(staged.ws.join(HOST));
+                if from_subject || (in_host && is_api_mismatch(&m.message.message)) {
                     self.student_errors.push((from_subject, rendered));
                 } else {
                     self.kit_errors.push(rendered);
@@ -167,11 +173,16 @@ impl Found {
 
 fn built(ex: &Exercise, found: Found) -> Result<Outcome> {
     let suite = found.suite.ok_or_else(|| anyhow!(message::suite_built_without_binary(&ex.id)))?;
-    if ex.meta.kind == Kind::Server && found.subject.is_none() {
-        return Ok(Outcome::StudentError {
-            summary: message::no_subject_binary(ex.meta.subject_bin.as_deref().unwrap_or("?")),
-            diagnostics: String::new(),
-        });
+    if found.subject.is_none() {
+        if ex.host_package.is_some() {
+            anyhow::bail!(message::host_built_without_binary(&ex.id));
+        }
+        if ex.meta.kind == Kind::Server {
+            return Ok(Outcome::StudentError {
+                summary: message::no_subject_binary(ex.meta.subject_bin.as_deref().unwrap_or("?")),
+                diagnostics: String::new(),
+            });
+        }
     }
     Ok(Outcome::Built(Built { suite, subject: found.subject }))
 }
@@ -201,7 +212,7 @@ fn failed(ex: &Exercise, found: Found, cargo_stderr: &str, shown_as: &Path) -> O
     Outcome::KitError { summary: message::kit_failed_to_build(&format!("suite for {}", ex.id)), diagnostics }
 }
 
-/// Errors in the suite that mean the subject's public API is not the stub's.
+/// Errors in the host that mean the subject's public API is not the stub's.
 fn is_api_mismatch(msg: &str) -> bool {
     [
         "cannot find",
@@ -211,6 +222,11 @@ fn is_api_mismatch(msg: &str) -> bool {
         "mismatched types",
         "arguments to this",
         "expected",
+        // The host holds checkouts in tasks and clones the pool: a future
+        // or a type that lost `Send` or `Clone` is the API changing too.
+        "cannot be sent between threads safely",
+        "cannot be shared between threads safely",
+        "the trait bound",
     ]
     .iter()
     .any(|p| msg.contains(p))

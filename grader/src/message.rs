@@ -48,7 +48,7 @@ pub fn compile_failed(errors: usize) -> String {
 
 pub fn suite_broken_against(ex: &str) -> String {
     format!(
-        "the hidden suite of {ex} could not be compiled against your crate: did you change or remove a public item the stub declares? Keep the stub's public signatures."
+        "the program that runs your crate for the hidden suite of {ex} could not be compiled against it: did you change or remove a public item the stub declares? Keep the stub's public signatures."
     )
 }
 
@@ -144,6 +144,17 @@ pub fn no_package_name(manifest: &Path) -> String {
 
 pub fn no_suite_crate(id: &str, dir: &Path) -> String {
     format!("exercise {id} has no suite crate in {}", dir.display())
+}
+
+pub fn no_host_crate(id: &str, dir: &Path) -> String {
+    format!(
+        "exercise {id} is a library exercise but has no host crate in {}: a library is graded through a host program that links it (docs/src/instructors.md)",
+        dir.display()
+    )
+}
+
+pub fn host_built_without_binary(id: &str) -> String {
+    format!("cargo built the host of {id} but reported no binary for it")
 }
 
 pub fn suite_built_without_binary(id: &str) -> String {

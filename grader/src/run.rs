@@ -426,6 +426,7 @@ mod tests {
             solution_dir: "/nonexistent".into(),
             suite_dir: "/nonexistent".into(),
             suite_package: "fake-suite".into(),
+            host_package: None,
             meta,
             variants: Vec::new(),
         }

@@ -26,8 +26,9 @@ const SERVER: &[Template] = &[
     ("docs/src/{{id}}.md", include_str!("../templates/server/chapter.md.tmpl")),
 ];
 
-/// A library exercise: a crate the suite links (a path dependency the
-/// grader points at the subject) and calls through its public API.
+/// A library exercise: a crate linked into a host program (a path
+/// dependency the grader points at the subject) that the suite drives
+/// through the crate's public API, from a process of its own.
 const LIBRARY: &[Template] = &[
     ("exercises/{{id}}/Cargo.toml", include_str!("../templates/library/exercise.Cargo.toml.tmpl")),
     ("exercises/{{id}}/src/lib.rs", include_str!("../templates/library/stub.lib.rs.tmpl")),
@@ -35,6 +36,9 @@ const LIBRARY: &[Template] = &[
     ("solutions/{{id}}/src/lib.rs", include_str!("../templates/library/solution.lib.rs.tmpl")),
     ("grader/suites/{{id}}/Cargo.toml", include_str!("../templates/library/suite.Cargo.toml.tmpl")),
     ("grader/suites/{{id}}/src/main.rs", include_str!("../templates/library/suite.main.rs.tmpl")),
+    ("grader/suites/{{id}}/src/subject.rs", include_str!("../templates/library/suite.subject.rs.tmpl")),
+    ("grader/suites/{{id}}/host/Cargo.toml", include_str!("../templates/library/host.Cargo.toml.tmpl")),
+    ("grader/suites/{{id}}/host/src/main.rs", include_str!("../templates/library/host.main.rs.tmpl")),
     ("grader/suites/{{id}}/exercise.toml", include_str!("../templates/library/exercise.toml.tmpl")),
     ("grader/suites/{{id}}/variants.toml", include_str!("../templates/library/variants.toml.tmpl")),
     ("docs/src/{{id}}.md", include_str!("../templates/library/chapter.md.tmpl")),

@@ -504,6 +504,7 @@ mod tests {
             solution_dir: solution.clone(),
             suite_dir: dir.path().join("suite"),
             suite_package: "x-suite".into(),
+            host_package: None,
             meta,
             variants: Vec::new(),
         };

@@ -140,6 +140,9 @@ pub struct Staged {
 
 pub const SUBJECT: &str = "subject";
 pub const SUITE: &str = "suite";
+/// A library exercise's host: the subject linked into the program the
+/// suite drives (its binary is the subject binary the suite starts).
+pub const HOST: &str = "host";
 pub const REFERENCE: &str = "reference";
 
 /// Prepare `<target>/grade/ws/<id>` with the kit's files and `files` as the
@@ -148,7 +151,8 @@ pub fn prepare(kit: &Kit, ex: &Exercise, files: &SourceFiles) -> Result<Staged> 
     let ws = kit.target_dir.join("grade").join("ws").join(&ex.id);
     std::fs::create_dir_all(&ws).with_context(|| message::cannot_create(&ws))?;
 
-    write_if_changed(&ws.join("Cargo.toml"), root_manifest(kit)?.as_bytes())?;
+    let members: &[&str] = if ex.host_package.is_some() { &[SUBJECT, SUITE, HOST] } else { &[SUBJECT, SUITE] };
+    write_if_changed(&ws.join("Cargo.toml"), root_manifest_for(kit, members)?.as_bytes())?;
     let lock = std::fs::read(kit.root.join("Cargo.lock")).unwrap_or_default();
     let copied = ws.join(".kit-lock");
     if std::fs::read(&copied).ok().as_deref() != Some(&lock[..]) {
@@ -159,14 +163,28 @@ pub fn prepare(kit: &Kit, ex: &Exercise, files: &SourceFiles) -> Result<Staged> 
     // The subject: the kit's package around the subject's src/.
     stage_package(ex, &ws.join(SUBJECT), files, &subject_bin_name(ex))?;
 
-    // The suite, pointed at the staged subject.
-    let mut suite_files = read_tree(&ex.suite_dir)?;
-    suite_files.retain(|p, _| p.starts_with("src") || p == Path::new("Cargo.toml"));
-    let mut manifest = rewrite_manifest(&ex.suite_dir, &suite_files[Path::new("Cargo.toml")], Some(&ex.dir))?;
-    rename_bin(&mut manifest, &ex.suite_package, &suite_bin_name(ex), "src/main.rs");
-    suite_files.insert(PathBuf::from("Cargo.toml"), toml::to_string(&manifest)?.into_bytes());
-    mirror(&ws.join(SUITE), &suite_files)?;
+    // The suite (a server exercise's may still link the exercise's crate,
+    // pointed at the staged subject).
+    stage_program(&ex.suite_dir, &ex.suite_package, &suite_bin_name(ex), Some(&ex.dir), &ws.join(SUITE))?;
+    // A library's host, linking the staged subject; its binary is the
+    // subject binary the suite starts.
+    if let (Some(dir), Some(package)) = (ex.host_dir(), &ex.host_package) {
+        stage_program(&dir, package, &subject_bin_name(ex), Some(&ex.dir), &ws.join(HOST))?;
+    }
     Ok(Staged { ws })
+}
+
+/// A kit program (a suite, a host) staged in `to`: its `src/` and
+/// manifest, path dependencies made absolute except one on `exercise`,
+/// which becomes the staged subject, and its binary (named like its
+/// package) renamed to `bin_name`.
+fn stage_program(dir: &Path, package: &str, bin_name: &str, exercise: Option<&Path>, to: &Path) -> Result<()> {
+    let mut files = read_tree(dir)?;
+    files.retain(|p, _| p.starts_with("src") || p == Path::new("Cargo.toml"));
+    let mut manifest = rewrite_manifest(dir, &files[Path::new("Cargo.toml")], exercise)?;
+    rename_bin(&mut manifest, package, bin_name, "src/main.rs");
+    files.insert(PathBuf::from("Cargo.toml"), toml::to_string(&manifest)?.into_bytes());
+    mirror(to, &files)
 }
 
 /// The kit's package of `ex` around `files` as its `src/`, written to `dir`,
@@ -211,12 +229,8 @@ pub fn prepare_reference(kit: &Kit, ex: &Exercise) -> Result<(Staged, u64)> {
     Ok((Staged { ws }, h.0))
 }
 
-/// The staging workspace's manifest: the kit's shared dependency table and
-/// profiles, with path dependencies made absolute.
-fn root_manifest(kit: &Kit) -> Result<String> {
-    root_manifest_for(kit, &[SUBJECT, SUITE])
-}
-
+/// The staging workspace's manifest for `members`: the kit's shared
+/// dependency table and profiles, with path dependencies made absolute.
 fn root_manifest_for(kit: &Kit, members: &[&str]) -> Result<String> {
     let path = kit.root.join("Cargo.toml");
     let text = std::fs::read_to_string(&path)?;

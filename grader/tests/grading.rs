@@ -190,7 +190,7 @@ fn a_panicking_handler_is_named_as_the_cause_with_its_place() {
     assert!(first["output"].as_str().unwrap_or("").contains("boom in the handler"), "{first:#}");
 }
 
-/// Library code (linked into the suite) that panics is reported with the
+/// Library code (run in its host) that panics is reported with the
 /// place in the student's file, not just the payload.
 #[test]
 fn a_panic_in_library_code_names_its_place() {

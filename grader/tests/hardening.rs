@@ -339,3 +339,100 @@ fn main() {{
         assert!(left.is_empty(), "the daemon outlived the batch: {left:?}");
     }
 }
+
+/// A `Pool::new` that tries to forge the verdict from inside the student's
+/// library: pass events for every check written to descriptor 3 (the
+/// results pipe, back when the suite linked the library: a measured 26/26),
+/// to every file a `GRADE_*` variable names (its own environment's, and its
+/// parent's read through `/proc`) and to its parent's descriptor 3; then it
+/// exits 0. It prints what it reached as `PROBE name ok|denied`.
+fn forging_pool(ids: &[String]) -> String {
+    let stub = std::fs::read_to_string(kit_root().join("exercises/03-pool/src/pool.rs")).unwrap();
+    let todo = r#"todo!("create the shared state; open no connection yet (docs/src/03-pool.md, \"The task\")")"#;
+    assert!(stub.contains(todo), "the stub's Pool::new changed; update this test");
+    let forge = format!(
+        r####"
+fn forge() -> ! {{
+    use std::io::Write;
+    let ids: &[&str] = &{ids:?};
+    let mut lines = String::from("{{\"event\":\"hello\",\"version\":1,\"suite\":\"03-pool\",\"seed\":1,\"checks\":[]}}\n");
+    for id in ids {{
+        lines += &format!("{{{{\"event\":\"start\",\"check\":\"{{id}}\"}}}}\n");
+        lines += &format!("{{{{\"event\":\"end\",\"check\":\"{{id}}\",\"outcome\":{{{{\"status\":\"pass\",\"message\":\"\"}}}}}}}}\n");
+    }}
+    let append = |path: &str| {{
+        std::fs::OpenOptions::new().append(true).open(path).and_then(|mut f| f.write_all(lines.as_bytes())).is_ok()
+    }};
+    let parent = std::os::unix::process::parent_id();
+    let environ = std::fs::read(format!("/proc/{{parent}}/environ")).unwrap_or_default();
+    let mut vars: Vec<(String, String)> = std::env::vars().collect();
+    for pair in environ.split(|b| *b == 0) {{
+        if let Some((k, v)) = String::from_utf8_lossy(pair).split_once('=') {{
+            vars.push((k.to_string(), v.to_string()));
+        }}
+    }}
+    let named = vars.iter().filter(|(k, _)| k.starts_with("GRADE_")).fold(false, |any, (_, v)| append(v) | any);
+    let probes = [
+        ("parent-environ", !environ.is_empty()),
+        ("grade-variables", vars.iter().any(|(k, _)| k.starts_with("GRADE_"))),
+        ("grade-files", named),
+        ("parent-fd3", append(&format!("/proc/{{parent}}/fd/3"))),
+    ];
+    for (name, ok) in probes {{
+        eprintln!("PROBE {{name}} {{}}", if ok {{ "ok" }} else {{ "denied" }});
+    }}
+    // Last, its own descriptor 3, where the suite's results pipe would be if
+    // the library ran inside the suite.
+    append("/proc/self/fd/3");
+    std::process::exit(0);
+}}
+"####
+    );
+    stub.replace(todo, "forge()") + &forge
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn a_library_that_forges_results_gets_no_points() {
+    let _g = serial();
+    let meta: toml::Value =
+        toml::from_str(&std::fs::read_to_string(kit_root().join("grader/suites/03-pool/exercise.toml")).unwrap()).unwrap();
+    let ids: Vec<String> =
+        meta["check"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_string()).collect();
+    let sub = stub_submission("03-pool");
+    std::fs::write(sub.path().join("exercises/03-pool/src/pool.rs"), forging_pool(&ids)).unwrap();
+    let path = sub.path().to_string_lossy().into_owned();
+    for sandbox in ["on", "off"] {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-grade"))
+            .current_dir(kit_root())
+            .args(["03-pool", "--submission", &path, "--format", "json", "--fresh"])
+            .env("GRADE_SANDBOX", sandbox)
+            .output()
+            .unwrap();
+        let r = json(&o);
+        assert_eq!(code(&o), 1, "sandbox {sandbox}: {r:#}");
+        assert_eq!(r["score"], 0, "sandbox {sandbox}: {r:#}");
+        let passed: Vec<&str> = r["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["status"] == "pass" && c["id"] != "compile")
+            .filter_map(|c| c["id"].as_str())
+            .collect();
+        assert!(passed.is_empty(), "sandbox {sandbox}: forged passes {passed:?}: {r:#}");
+        // It ran, and said what it reached: never the results pipe (its
+        // program starts without CAP_SYS_PTRACE, root or not), and with the
+        // sandbox nothing of the suite's at all. (Without it, root still
+        // reads the suite's environment: docs/src/grading.md.)
+        let first = check(&r, &ids[0]);
+        let said = format!("{} {}", first["message"], first["output"]);
+        let denied: &[&str] = match sandbox {
+            "on" => &["parent-environ", "grade-variables", "grade-files", "parent-fd3"],
+            _ => &["grade-files", "parent-fd3"],
+        };
+        for probe in denied {
+            assert!(said.contains(&format!("PROBE {probe} denied")), "sandbox {sandbox}: {probe}: {first:#}");
+        }
+        assert!(said.contains("ended before Pool::new returned"), "sandbox {sandbox}: {first:#}");
+    }
+}

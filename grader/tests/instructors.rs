@@ -80,6 +80,8 @@ fn a_new_library_exercise_is_sound_right_away() {
         "exercises/97-scaffolded-lib/src/lib.rs",
         "solutions/97-scaffolded-lib/src/lib.rs",
         "grader/suites/97-scaffolded-lib/src/main.rs",
+        "grader/suites/97-scaffolded-lib/src/subject.rs",
+        "grader/suites/97-scaffolded-lib/host/src/main.rs",
         "grader/suites/97-scaffolded-lib/exercise.toml",
         "grader/suites/97-scaffolded-lib/variants.toml",
         "docs/src/97-scaffolded-lib.md",
@@ -91,7 +93,8 @@ fn a_new_library_exercise_is_sound_right_away() {
     assert_sound(tmp.path(), id, &["ignores-name", "blank-not-trimmed"]);
 
     // The stub and the reference are one library crate (the reference's src/
-    // over the stub's is a submission), and the suite links the stub.
+    // over the stub's is a submission); the host links the stub, the suite
+    // does not (it drives the host from a process of its own).
     let packages = packages(tmp.path());
     let lib_name = |pkg: &str| -> String {
         let targets = package(&packages, pkg)["targets"].as_array().unwrap().clone();
@@ -100,11 +103,20 @@ fn a_new_library_exercise_is_sound_right_away() {
     };
     assert_eq!(lib_name("scaffolded-lib"), "scaffolded_lib");
     assert_eq!(lib_name("scaffolded-lib-solution"), "scaffolded_lib");
+    let links = |pkg: &str| {
+        package(&packages, pkg)["dependencies"].as_array().unwrap().iter().any(|d| {
+            d["name"] == "scaffolded-lib"
+                && d["rename"] == "subject"
+                && d["path"].as_str().is_some_and(|p| p.ends_with(id))
+        })
+    };
+    assert!(links("scaffolded-lib-host"), "the host does not link the exercise as `subject`");
     let suite = package(&packages, "scaffolded-lib-suite");
-    let linked = suite["dependencies"].as_array().unwrap().iter().any(|d| {
-        d["name"] == "scaffolded-lib" && d["rename"] == "subject" && d["path"].as_str().is_some_and(|p| p.ends_with(id))
-    });
-    assert!(linked, "the suite does not link the exercise as `subject`: {:#}", suite["dependencies"]);
+    assert!(
+        !suite["dependencies"].as_array().unwrap().iter().any(|d| d["name"] == "scaffolded-lib"),
+        "the suite links the student's crate: {:#}",
+        suite["dependencies"]
+    );
 }
 
 #[test]

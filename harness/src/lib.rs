@@ -12,6 +12,7 @@ pub mod db;
 pub mod differential;
 pub mod failure;
 pub mod fs;
+pub mod host;
 pub mod http;
 pub mod process;
 mod repro;

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::process::{Child, Command};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::watch;
 
 use crate::{Ctx, Failure};
@@ -61,6 +61,8 @@ pub(crate) type Printed = Arc<Mutex<Vec<(Arc<Mutex<Captured>>, Arc<Mutex<Capture
 pub(crate) struct Captured {
     text: Vec<u8>,
     dropped: usize,
+    /// The stream ended (or is not captured): nothing more will come.
+    closed: bool,
 }
 
 /// What a finished program left behind.
@@ -72,6 +74,24 @@ pub struct Exited {
 impl Proc {
     /// Start `bin` with `spec` in a new process group.
     pub fn start(cx: &Ctx, bin: &Path, spec: &Spawn) -> Result<Proc, Failure> {
+        Self::launch(cx, bin, spec, false).map(|(proc, _)| proc)
+    }
+
+    /// Start `bin` to talk to it over its stdin and stdout (a library
+    /// exercise's host, `crate::host`): both are the caller's, and only
+    /// stderr is captured as what the program printed.
+    pub fn start_talking(cx: &Ctx, bin: &Path, spec: &Spawn) -> Result<(Proc, ChildStdin, ChildStdout), Failure> {
+        let (proc, pipes) = Self::launch(cx, bin, spec, true)?;
+        let (stdin, stdout) = pipes.ok_or_else(|| Failure::new(format!("could not talk to {}", bin.display())))?;
+        Ok((proc, stdin, stdout))
+    }
+
+    fn launch(
+        cx: &Ctx,
+        bin: &Path,
+        spec: &Spawn,
+        talk: bool,
+    ) -> Result<(Proc, Option<(ChildStdin, ChildStdout)>), Failure> {
         let mut cmd = Self::command(cx, bin, spec)?;
         cmd.env_clear();
         for key in ALLOWED_ENV {
@@ -83,14 +103,17 @@ impl Proc {
         for (k, v) in &spec.env {
             cmd.env(k, v);
         }
-        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0).kill_on_drop(true);
+        let stdin = if talk { Stdio::piped() } else { Stdio::null() };
+        cmd.stdin(stdin).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0).kill_on_drop(true);
         let mut child = cmd.spawn().map_err(|e| Failure::new(format!("could not start {}: {e}", bin.display())))?;
         let pgid = child.id().map(|id| id as i32).unwrap_or(0);
         cx.report_process(pgid);
         let (tx, lines) = watch::channel(Vec::new());
-        let stdout = Arc::new(Mutex::new(Captured::default()));
+        // A host's stdout is the caller's to read: nothing is captured there.
+        let stdout = Arc::new(Mutex::new(Captured { closed: talk, ..Captured::default() }));
         let stderr = Arc::new(Mutex::new(Captured::default()));
         let mut pumps = Vec::new();
+        let pipes = if talk { child.stdin.take().zip(child.stdout.take()) } else { None };
         if let Some(out) = child.stdout.take() {
             pumps.push(tokio::spawn(pump(out, stdout.clone(), Some(tx))));
         }
@@ -103,7 +126,7 @@ impl Proc {
             let stash = std::env::current_dir().unwrap_or_default().join(format!(".launch-{}", pgid));
             launches.push(crate::repro::Launch::new(&spec.env, &spec.args, &stash));
         }
-        Ok(Proc { child, pgid, stdout, stderr, lines, pumps })
+        Ok((Proc { child, pgid, stdout, stderr, lines, pumps }, pipes))
     }
 
     /// The command for `bin`: the student's program confined by the
@@ -226,21 +249,29 @@ pub(crate) fn render_output(stdout: &Arc<Mutex<Captured>>, stderr: &Arc<Mutex<Ca
 /// gone quiet (a panic message may still be on its way when a request
 /// fails), for a failure that carries no output of its own.
 pub(crate) async fn printed_after_settling(printed: &Printed) -> String {
+    const STEP: Duration = Duration::from_millis(5);
     let snapshot = || {
         let all = printed.lock().unwrap_or_else(|e| e.into_inner());
         all.iter().map(|(o, e)| render_output(o, e)).filter(|t| !t.trim().is_empty()).collect::<Vec<_>>().join("\n")
     };
+    let closed = |c: &Arc<Mutex<Captured>>| c.lock().unwrap_or_else(|e| e.into_inner()).closed;
+    let all_closed = || printed.lock().unwrap_or_else(|e| e.into_inner()).iter().all(|(o, e)| closed(o) && closed(e));
+    // At most half a second: until every stream has ended (the check's
+    // programs are killed with it, so usually at once), or nothing new
+    // arrived for 50 ms.
     let mut last = snapshot();
-    // At most half a second, in steps of 50 ms until nothing new arrives.
-    for _ in 0..10 {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut quiet = Duration::ZERO;
+    let started = tokio::time::Instant::now();
+    while !all_closed() && quiet < Duration::from_millis(50) && started.elapsed() < Duration::from_millis(500) {
+        tokio::time::sleep(STEP).await;
         let now = snapshot();
         if now == last {
-            break;
+            quiet += STEP;
+        } else {
+            (last, quiet) = (now, Duration::ZERO);
         }
-        last = now;
     }
-    last
+    snapshot()
 }
 
 impl Drop for Proc {
@@ -351,5 +382,6 @@ async fn pump(mut from: impl AsyncRead + Unpin, into: Arc<Mutex<Captured>>, line
             }
         }
     }
+    into.lock().unwrap_or_else(|e| e.into_inner()).closed = true;
     // Dropping the sender tells waiters that stdout is closed.
 }

@@ -272,12 +272,21 @@ fn run_one(runtime: &tokio::runtime::Runtime, fut: CheckFuture, timeout: Duratio
 
 /// Make this process non-dumpable: its `/proc` entries (environment, open
 /// files, memory) become unreadable to the programs it grades, which run as
-/// the same user, and they cannot attach a debugger to it.
+/// the same user, and they cannot attach a debugger to it. As root (CI and
+/// graders run as root) a program with `CAP_SYS_PTRACE` would get past that
+/// flag and open the results pipe through `/proc/<suite>/fd/3`, sandbox or
+/// not: the capability leaves this process's bounding set, so nothing it
+/// starts ever holds it.
 fn keep_out_of_proc() {
+    /// `CAP_SYS_PTRACE` (linux/capability.h).
     #[cfg(target_os = "linux")]
-    // SAFETY: prctl with these arguments only sets a flag of this process.
+    const CAP_SYS_PTRACE: libc::c_ulong = 19;
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl with these arguments only changes flags of this
+    // process; dropping a capability fails harmlessly when not root.
     unsafe {
         libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+        libc::prctl(libc::PR_CAPBSET_DROP, CAP_SYS_PTRACE, 0, 0, 0);
     }
 }
 

@@ -6,8 +6,10 @@ use std::sync::Once;
 use std::time::Duration;
 
 use harness::db::{Db, DbConfig, Stats};
-use harness::{fail, CheckResult, Failure};
-use subject::{Pool, PoolConfig, PoolError, Pooled};
+use harness::host::Answer;
+use harness::{fail, CheckResult, Ctx, Failure};
+
+use crate::subject::{Pool, PoolConfig, PoolError, Pooled};
 
 /// A cheap-to-open database for checks that are not about cost.
 pub const CONNECT_COST: Duration = Duration::from_millis(20);
@@ -21,8 +23,28 @@ pub async fn cheap_db() -> Result<Db, Failure> {
     start_db(DbConfig::default().connect_cost(CONNECT_COST)).await
 }
 
-pub fn pool(db: &Db, max_size: usize, timeout: Duration) -> Pool {
-    Pool::new(PoolConfig::new(db.addr()).max_size(max_size).checkout_timeout(timeout))
+/// The student's pool on `db`, in a host of its own (crate::subject).
+pub async fn pool(cx: &Ctx, db: &Db, max_size: usize, timeout: Duration) -> Result<Pool, Failure> {
+    Pool::new(cx, PoolConfig::new(db.addr()).max_size(max_size).checkout_timeout(timeout)).await
+}
+
+/// Why `Pool::new` gave no pool.
+pub fn pool_not_started(answer: &Answer) -> String {
+    match answer {
+        Answer::Panicked { message, at } => format!("your pool panicked at {at} in Pool::new: {message}"),
+        Answer::Lost(why) => format!("the program running your pool ended before Pool::new returned: {why}"),
+        Answer::Ok(_) | Answer::Err(_) => "Pool::new gave an answer it cannot give".into(),
+    }
+}
+
+/// Why `what` (a call of the pool's API) came to nothing: a panic of the
+/// student's code, with its place, or the end of the program running it.
+pub fn crashed(what: &str, answer: &Answer) -> String {
+    match answer {
+        Answer::Panicked { message, at } => format!("your pool panicked at {at} during {what}: {message}"),
+        Answer::Lost(why) => format!("{what} got no answer: the program running your pool is gone ({why})"),
+        Answer::Ok(_) | Answer::Err(_) => format!("{what} gave an answer it cannot give"),
+    }
 }
 
 /// Await `fut`, failing the check with a message naming `what` if it takes
@@ -49,7 +71,7 @@ pub async fn checkout_retrying(pool: &Pool, timeout: Duration, when: &str) -> Re
     for _ in 0..ATTEMPTS {
         match within(timeout + Duration::from_secs(3), &format!("pool.get() {when}"), pool.get()).await? {
             Ok(conn) => return Ok(conn),
-            Err(PoolError::Timeout(_)) => continue,
+            Err(PoolError::Timeout { .. }) => continue,
             Err(e) => fail!("pool.get() {when} failed: {e}"),
         }
     }
@@ -70,22 +92,6 @@ pub async fn query_echo(conn: &mut Pooled, text: &str) -> CheckResult {
 
 pub fn stats_line(s: &Stats) -> String {
     format!("the database opened {} connection(s) in all, {} at most at once", s.opened, s.peak)
-}
-
-/// Let this process's I/O reactor take in everything the kernel has
-/// delivered so far. `Conn::is_broken` trusts tokio's view of its socket,
-/// which lags the kernel's on a busy machine: a goodbye the server sent may
-/// sit unseen for a while. A datagram sent to ourselves now is reported
-/// after anything that arrived before it, so once tokio hands it to us,
-/// every earlier arrival has been seen too.
-pub async fn reactor_turn() {
-    let Ok(socket) = tokio::net::UdpSocket::bind("127.0.0.1:0").await else { return };
-    let Ok(addr) = socket.local_addr() else { return };
-    if socket.send_to(b"!", addr).await.is_err() {
-        return;
-    }
-    let mut buf = [0u8; 1];
-    let _ = tokio::time::timeout(Duration::from_secs(2), socket.recv_from(&mut buf)).await;
 }
 
 /// What the suite's own deliberate panics say; the panic hook keeps them

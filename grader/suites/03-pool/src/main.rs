@@ -1,5 +1,6 @@
-//! Hidden suite of 03-pool. The student's pool is linked in and called
-//! through its public API, in front of the kit's database server
+//! Hidden suite of 03-pool. The student's pool runs in a host program of
+//! its own (`host/`, which links their crate) and is called through its
+//! public API by a shim (`subject`), in front of the kit's database server
 //! (`harness::db`): real TCP on loopback, an expensive handshake, a hard
 //! connection limit and counters that show what the pool really did.
 
@@ -8,11 +9,15 @@ use std::process::ExitCode;
 mod fixtures;
 mod schedule;
 mod stages;
+mod subject;
 
 use stages::{basics, failures, fairness, limits, performance, schedules};
 
 fn main() -> ExitCode {
     harness::Suite::new("03-pool", env!("CARGO_MANIFEST_DIR"))
+        // Run by hand, the host is found next to the suite: build both
+        // (`cargo build -p pool-host -p pool-suite`).
+        .subject_bin("pool-host")
         .check("basics.query", basics::query)
         .check("basics.lazy", basics::lazy)
         .check("basics.reuse", basics::reuse)

@@ -1,14 +1,11 @@
 //! One task of a schedule: it asks the pool for a connection, then does
 //! what the driver tells it, and reports every change on one channel.
 
-use std::future::Future;
-use std::task::Poll;
-
-use subject::{Pool, PoolError};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::fixtures::DELIBERATE_PANIC;
+use crate::subject::{Pool, PoolError};
 
 pub enum Cmd {
     Query(String),
@@ -46,14 +43,11 @@ impl Drop for Actor {
 pub fn spawn(id: usize, pool: Pool, events: Events) -> Actor {
     let (cmds, mut rx) = mpsc::unbounded_channel();
     let task = tokio::spawn(async move {
-        let mut get = std::pin::pin!(pool.get());
-        let result = match std::future::poll_fn(|c| Poll::Ready(get.as_mut().poll(c))).await {
-            Poll::Ready(result) => result,
-            Poll::Pending => {
-                let _ = events.send((id, Event::Pending));
-                get.await
-            }
-        };
+        let mut get = pool.get();
+        if !get.answered_at_once().await {
+            let _ = events.send((id, Event::Pending));
+        }
+        let result = get.await;
         let mut conn = match result {
             Ok(conn) => conn,
             Err(e) => {
@@ -82,7 +76,7 @@ pub fn spawn(id: usize, pool: Pool, events: Events) -> Actor {
 
 fn describe(e: &PoolError) -> String {
     match e {
-        PoolError::Timeout(waited) => format!("PoolError::Timeout after {} ms", waited.as_millis()),
+        PoolError::Timeout { waited, .. } => format!("PoolError::Timeout after {} ms", waited.as_millis()),
         other => format!("\"{other}\""),
     }
 }

@@ -7,14 +7,13 @@ use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use harness::db::{Db, DbConfig, Stats};
-use harness::Failure;
-use subject::{Pool, PoolConfig};
+use harness::{Ctx, Failure};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::actor::{self, Actor, Cmd, Event};
 use super::{Schedule, Step};
-use crate::fixtures::reactor_turn;
+use crate::subject::{Pool, PoolConfig};
 
 /// The pool's checkout timeout in a schedule: longer than any wait, so a
 /// correct pool never times out and a lost slot shows as a task that waits.
@@ -34,8 +33,8 @@ pub struct Report {
 
 /// Play `schedule` on a fresh database and pool. `bound` is how long an
 /// expected event may take. An `Err` is a fault of the kit (the database
-/// could not start), not of the pool.
-pub async fn run(schedule: &Schedule, bound: Duration) -> Result<Report, Failure> {
+/// could not start) or a pool that could not even start.
+pub async fn run(cx: &Ctx, schedule: &Schedule, bound: Duration) -> Result<Report, Failure> {
     let db = Db::start(DbConfig::default().connect_cost(Duration::from_millis(1)))
         .await
         .map_err(|e| Failure::new(format!("could not start the test database: {e}")))?;
@@ -43,7 +42,7 @@ pub async fn run(schedule: &Schedule, bound: Duration) -> Result<Report, Failure
     // Counts up to max_size are fine whatever they are; one above it is
     // confirmed before it is believed (a hang-up may reach the server late).
     db.verify_live_above(m);
-    let pool = Pool::new(PoolConfig::new(db.addr()).max_size(m).checkout_timeout(POOL_TIMEOUT));
+    let pool = Pool::new(cx, PoolConfig::new(db.addr()).max_size(m).checkout_timeout(POOL_TIMEOUT)).await?;
     let (events_tx, events) = mpsc::unbounded_channel();
     let mut r = Runner {
         db,
@@ -232,6 +231,9 @@ impl Runner {
     }
 
     async fn step(&mut self, step: Step) -> Checked {
+        // What the last step dropped or cancelled has reached the pool
+        // before this one acts (on the database, say), as in-process.
+        self.pool.settle().await;
         self.wait(|_| String::new(), |_, _| true).await?;
         match step {
             Step::Get => self.get(None).await.map(drop)?,
@@ -475,6 +477,8 @@ impl Runner {
         self.actor(task).task.abort();
         let joined = self.join(task).await;
         self.granted.retain(|t| *t != task);
+        // The pool dropped that get() before the handshake can finish.
+        self.pool.settle().await;
         self.db.hold_handshakes(false);
         opening?;
         joined
@@ -567,7 +571,7 @@ impl Runner {
             move |r, _| !r.db.sessions().contains(&backend),
         )
         .await?;
-        reactor_turn().await;
+        self.pool.settle().await;
         self.dead.insert(backend, format!("which the database had closed at step {}", self.step_no));
         Ok(())
     }
@@ -578,7 +582,7 @@ impl Runner {
         self.db.drop_all();
         self.wait(|_| "the test database could not close its connections".into(), |r, _| r.db.sessions().is_empty())
             .await?;
-        reactor_turn().await;
+        self.pool.settle().await;
         for backend in alive {
             self.dead.insert(backend, format!("which the database had closed at step {}", self.step_no));
         }

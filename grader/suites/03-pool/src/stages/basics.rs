@@ -9,14 +9,14 @@ use crate::fixtures::{cheap_db, checkout, pool, query_echo, stats_line, within, 
 
 pub async fn query(mut cx: Ctx) -> CheckResult {
     let db = cheap_db().await?;
-    let pool = pool(&db, 4, Duration::from_secs(2));
+    let pool = pool(&cx, &db, 4, Duration::from_secs(2)).await?;
     let mut conn = checkout(&pool, Duration::from_secs(3), "on a fresh pool").await?;
     query_echo(&mut conn, &cx.word(12)).await
 }
 
 pub async fn lazy(mut cx: Ctx) -> CheckResult {
     let db = cheap_db().await?;
-    let pool = pool(&db, 8, Duration::from_secs(2));
+    let pool = pool(&cx, &db, 8, Duration::from_secs(2)).await?;
     // Nothing should connect before the first checkout; give an eager pool
     // a moment to show itself.
     if let Ok(s) = db.wait_for(CONNECT_COST * 3, |s| s.opened > 0).await {
@@ -38,7 +38,7 @@ pub async fn lazy(mut cx: Ctx) -> CheckResult {
 
 pub async fn reuse(mut cx: Ctx) -> CheckResult {
     let db = cheap_db().await?;
-    let pool = pool(&db, 4, Duration::from_secs(2));
+    let pool = pool(&cx, &db, 4, Duration::from_secs(2)).await?;
     let n = cx.rng().usize(10..=30);
     let mut backends = Vec::new();
     for i in 0..n {
@@ -61,7 +61,7 @@ pub async fn reuse(mut cx: Ctx) -> CheckResult {
 
 pub async fn shared(mut cx: Ctx) -> CheckResult {
     let db = cheap_db().await?;
-    let pool = pool(&db, 2, Duration::from_secs(2));
+    let pool = pool(&cx, &db, 2, Duration::from_secs(2)).await?;
     // Two tasks, each with its own clone, hold a connection at the same
     // time; a third clone must then find both connections back in the pool.
     // The handle must be Clone + Send + 'static, and clones must share.

@@ -4,22 +4,24 @@
 use std::time::Duration;
 
 use harness::{ensure, fail, CheckResult, Ctx};
-use subject::PoolError;
 
-use crate::fixtures::{cheap_db, checkout, pool, query_echo, reactor_turn, within, DELIBERATE_PANIC};
+use crate::fixtures::{cheap_db, checkout, pool, query_echo, within, DELIBERATE_PANIC};
+use crate::subject::PoolError;
 
 pub async fn server_dropped(mut cx: Ctx) -> CheckResult {
     let db = cheap_db().await?;
-    let pool = pool(&db, 2, Duration::from_secs(3));
+    let pool = pool(&cx, &db, 2, Duration::from_secs(3)).await?;
     let mut conn = checkout(&pool, Duration::from_secs(3), "on a fresh pool").await?;
     query_echo(&mut conn, &cx.word(6)).await?;
     let old = conn.backend_id();
     drop(conn);
+    // Back in the pool, and found healthy, before the server closes it.
+    pool.settle().await;
     db.drop_all();
     if db.wait_for(Duration::from_secs(2), |s| s.open == 0).await.is_err() {
         fail!("the test database could not close its sessions");
     }
-    reactor_turn().await;
+    pool.settle().await;
     let mut conn = checkout(&pool, Duration::from_secs(3), "after the server closed the idle connection").await?;
     let word = cx.word(6);
     match within(Duration::from_secs(3), "a query", conn.query(&word)).await? {
@@ -36,7 +38,7 @@ pub async fn server_dropped(mut cx: Ctx) -> CheckResult {
 
 pub async fn cancelled_query(mut cx: Ctx) -> CheckResult {
     let db = cheap_db().await?;
-    let pool = pool(&db, 1, Duration::from_secs(3));
+    let pool = pool(&cx, &db, 1, Duration::from_secs(3)).await?;
     db.slow_queries(Duration::from_secs(2));
     let holder = {
         let pool = pool.clone();
@@ -72,7 +74,7 @@ pub async fn panic_holder(mut cx: Ctx) -> CheckResult {
     let db = cheap_db().await?;
     // A long timeout: a correct pool answers at once, a busy machine must not
     // turn that into a failure.
-    let pool = pool(&db, SIZE, Duration::from_secs(2));
+    let pool = pool(&cx, &db, SIZE, Duration::from_secs(2)).await?;
     crate::fixtures::quiet_deliberate_panics();
     for _ in 0..=SIZE {
         let pool = pool.clone();
@@ -98,7 +100,7 @@ pub async fn panic_holder(mut cx: Ctx) -> CheckResult {
 pub async fn aborted_holder(mut cx: Ctx) -> CheckResult {
     const SIZE: usize = 2;
     let db = cheap_db().await?;
-    let pool = pool(&db, SIZE, Duration::from_secs(2));
+    let pool = pool(&cx, &db, SIZE, Duration::from_secs(2)).await?;
     for _ in 0..=SIZE {
         let pool = pool.clone();
         let (holding, held) = tokio::sync::oneshot::channel();
@@ -122,16 +124,17 @@ pub async fn aborted_holder(mut cx: Ctx) -> CheckResult {
 pub async fn connect_error(mut cx: Ctx) -> CheckResult {
     const SIZE: usize = 2;
     let db = cheap_db().await?;
-    let pool = pool(&db, SIZE, Duration::from_secs(2));
+    let pool = pool(&cx, &db, SIZE, Duration::from_secs(2)).await?;
     db.refuse_new(true);
     for attempt in 1..=SIZE + 1 {
         match within(Duration::from_secs(3), "pool.get() while the database refuses connections", pool.get()).await? {
-            Err(PoolError::Connect(_)) => {}
-            Err(PoolError::Timeout(_)) => fail!(
+            Err(PoolError::Connect { .. }) => {}
+            Err(PoolError::Timeout { .. }) => fail!(
                 "attempt {attempt}: while the database refused new connections, pool.get() timed out instead of reporting \
                  PoolError::Connect; after {} refusals the pool of {SIZE} had no slot left: a failed connect must free its slot",
                 attempt - 1
             ),
+            Err(e) => fail!("attempt {attempt}: while the database refused new connections, pool.get() failed: {e}"),
             Ok(_) => fail!("pool.get() gave a connection although the database refused every new one"),
         }
     }

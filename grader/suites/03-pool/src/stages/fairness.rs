@@ -1,9 +1,7 @@
 //! Stage `fairness`: waiters are served first come, first served.
 
-use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use harness::db::DbConfig;
@@ -11,33 +9,27 @@ use harness::{ensure, fail, CheckResult, Ctx};
 
 use crate::fixtures::{cheap_db, checkout, pool, start_db, within, CONNECT_COST};
 
-/// Poll `fut` once; true if it finished.
-async fn poll_once<F: Future + Unpin>(fut: &mut F) -> bool {
-    std::future::poll_fn(|c| Poll::Ready(std::pin::Pin::new(&mut *fut).poll(c).is_ready())).await
-}
-
 pub async fn fifo(mut cx: Ctx) -> CheckResult {
     let db = cheap_db().await?;
-    let pool = pool(&db, 1, Duration::from_secs(5));
+    let pool = pool(&cx, &db, 1, Duration::from_secs(5)).await?;
     let holder = checkout(&pool, Duration::from_secs(3), "on a fresh pool of 1").await?;
     let n = cx.rng().usize(5..=8);
     let order = Arc::new(Mutex::new(Vec::new()));
     let mut waiters = Vec::new();
     // Each waiter's get() is polled once, in turn, so they queue in a known order.
     for i in 0..n {
-        let pool = pool.clone();
-        let order = order.clone();
-        let word = cx.word(6);
-        let mut waiter = Box::pin(async move {
-            let mut conn = pool.get().await.map_err(|e| format!("waiter {i}: pool.get() failed: {e}"))?;
-            order.lock().unwrap_or_else(|e| e.into_inner()).push(i);
-            conn.query(&word).await.map(drop).map_err(|e| format!("waiter {i}: query failed: {e}"))
-        });
+        let mut get = pool.get();
         ensure!(
-            !poll_once(&mut waiter).await,
+            !get.answered_at_once().await,
             "pool.get() finished while the only connection of a pool of 1 was checked out"
         );
-        waiters.push(tokio::spawn(waiter));
+        let order = order.clone();
+        let word = cx.word(6);
+        waiters.push(tokio::spawn(async move {
+            let mut conn = get.await.map_err(|e| format!("waiter {i}: pool.get() failed: {e}"))?;
+            order.lock().unwrap_or_else(|e| e.into_inner()).push(i);
+            conn.query(&word).await.map(drop).map_err(|e| format!("waiter {i}: query failed: {e}"))
+        }));
     }
     drop(holder);
     for task in waiters {
@@ -59,7 +51,7 @@ pub async fn fifo(mut cx: Ctx) -> CheckResult {
 pub async fn no_barging(mut cx: Ctx) -> CheckResult {
     const ROUNDS: usize = 40;
     let db = start_db(DbConfig::default().connect_cost(CONNECT_COST).query_cost(Duration::from_millis(4))).await?;
-    let pool = pool(&db, 1, Duration::from_secs(5));
+    let pool = pool(&cx, &db, 1, Duration::from_secs(5)).await?;
     let done = Arc::new(AtomicUsize::new(0));
     // Once the waiter is served the greedy task stops: a fair pool finishes
     // in a few rounds, an unfair one makes the waiter sit through many.

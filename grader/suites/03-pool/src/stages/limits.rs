@@ -5,17 +5,17 @@ use std::time::{Duration, Instant};
 
 use harness::db::DbConfig;
 use harness::{ensure, fail, CheckResult, Ctx};
-use subject::PoolError;
 
 use crate::fixtures::{
     cheap_db, checkout, checkout_retrying, pool, query_echo, start_db, stats_line, within, CONNECT_COST,
 };
+use crate::subject::PoolError;
 
 pub async fn cap(mut cx: Ctx) -> CheckResult {
     const TASKS: usize = 500;
     const SIZE: usize = 8;
     let db = start_db(DbConfig::default().connect_cost(CONNECT_COST).max_connections(100)).await?;
-    let pool = pool(&db, SIZE, Duration::from_secs(6));
+    let pool = pool(&cx, &db, SIZE, Duration::from_secs(6)).await?;
     let mut tasks = Vec::new();
     for _ in 0..TASKS {
         let pool = pool.clone();
@@ -59,7 +59,7 @@ pub async fn timeout(mut cx: Ctx) -> CheckResult {
     let db = cheap_db().await?;
     let size = cx.rng().usize(1..=3);
     let timeout = Duration::from_millis(cx.rng().u64(80..=150));
-    let pool = pool(&db, size, timeout);
+    let pool = pool(&cx, &db, size, timeout).await?;
     let mut held = Vec::new();
     for _ in 0..size {
         // The pool's own timeout is short: on a busy machine even a checkout
@@ -80,7 +80,7 @@ pub async fn timeout(mut cx: Ctx) -> CheckResult {
     .await?;
     let waited = started.elapsed();
     match result {
-        Err(PoolError::Timeout(_)) => {}
+        Err(PoolError::Timeout { .. }) => {}
         Err(e) => fail!("with every connection checked out, pool.get() should fail with PoolError::Timeout, but failed with: {e}"),
         Ok(conn) => fail!(
             "with all {size} connection(s) of a pool of max_size {size} checked out, pool.get() still gave one (backend {}); it should wait, then time out",
@@ -107,7 +107,7 @@ pub async fn timeout(mut cx: Ctx) -> CheckResult {
 
 pub async fn waits_for_return(mut cx: Ctx) -> CheckResult {
     let db = cheap_db().await?;
-    let pool = pool(&db, 1, Duration::from_secs(3));
+    let pool = pool(&cx, &db, 1, Duration::from_secs(3)).await?;
     let mut first = checkout(&pool, Duration::from_secs(3), "on a fresh pool of 1").await?;
     query_echo(&mut first, &cx.word(6)).await?;
     let backend = first.backend_id();
@@ -141,7 +141,7 @@ pub async fn waits_for_return(mut cx: Ctx) -> CheckResult {
 pub async fn connect_timeout(mut cx: Ctx) -> CheckResult {
     let db = start_db(DbConfig::default().connect_cost(Duration::ZERO)).await?;
     let timeout = Duration::from_millis(cx.rng().u64(100..=200));
-    let pool = pool(&db, 1, timeout);
+    let pool = pool(&cx, &db, 1, timeout).await?;
     // The database holds every handshake: opening a connection takes
     // longer than the checkout timeout, for as long as the check wants.
     db.hold_handshakes(true);
@@ -160,7 +160,7 @@ pub async fn connect_timeout(mut cx: Ctx) -> CheckResult {
     };
     let waited = started.elapsed();
     match result {
-        Err(PoolError::Timeout(_)) => {}
+        Err(PoolError::Timeout { .. }) => {}
         Err(e) => fail!("{what} failed with \"{e}\"; it should give up with PoolError::Timeout"),
         Ok(_) => fail!("{what} gave a connection although the database never finished the handshake"),
     }

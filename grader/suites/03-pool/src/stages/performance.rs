@@ -16,7 +16,7 @@ const QUERIES: usize = 10;
 pub async fn speedup(mut cx: Ctx) -> CheckResult {
     let db = start_db(DbConfig::default().connect_cost(Duration::from_millis(10)).query_cost(Duration::from_millis(1)))
         .await?;
-    let pool = pool(&db, WORKERS, Duration::from_secs(5));
+    let pool = pool(&cx, &db, WORKERS, Duration::from_secs(5)).await?;
     // Hold every handshake: a pool that opens its connections one at a time
     // shows it as a single handshake in progress, however fast the machine.
     db.hold_handshakes(true);

@@ -25,9 +25,9 @@ pub async fn invariants(mut cx: Ctx) -> CheckResult {
     quiet_deliberate_panics();
     let schedules: Vec<Schedule> = (0..SCHEDULES).map(|_| Schedule::random(cx.rng())).collect();
     for (i, schedule) in schedules.iter().enumerate() {
-        let report = schedule::run(schedule, BOUND).await?;
+        let report = schedule::run(&cx, schedule, BOUND).await?;
         let Some(violation) = report.violation.clone() else { continue };
-        let (shrunk, report) = shrink(schedule, report).await?;
+        let (shrunk, report) = shrink(&cx, schedule, report).await?;
         let how = if shrunk.steps.len() < schedule.steps.len() || shrunk.max_size < schedule.max_size {
             format!(
                 "shrunk from {} steps on a pool of {} to {} on a pool of {}",
@@ -53,7 +53,7 @@ pub async fn invariants(mut cx: Ctx) -> CheckResult {
 
 /// The smallest schedule found that still fails, with its report (the
 /// original when nothing smaller fails for sure).
-async fn shrink(original: &Schedule, first: Report) -> Result<(Schedule, Report), Failure> {
+async fn shrink(cx: &Ctx, original: &Schedule, first: Report) -> Result<(Schedule, Report), Failure> {
     let started = Instant::now();
     let mut best = original.clone();
     let mut runs = 0;
@@ -63,7 +63,7 @@ async fn shrink(original: &Schedule, first: Report) -> Result<(Schedule, Report)
                 break 'smaller;
             }
             runs += 1;
-            if schedule::run(&candidate, QUICK_BOUND).await?.violation.is_some() {
+            if schedule::run(cx, &candidate, QUICK_BOUND).await?.violation.is_some() {
                 best = candidate;
                 continue 'smaller;
             }
@@ -73,7 +73,7 @@ async fn shrink(original: &Schedule, first: Report) -> Result<(Schedule, Report)
     if best == *original {
         return Ok((best, first));
     }
-    let confirmed = schedule::run(&best, BOUND).await?;
+    let confirmed = schedule::run(cx, &best, BOUND).await?;
     if confirmed.violation.is_some() {
         Ok((best, confirmed))
     } else {
