@@ -396,7 +396,8 @@ fn forge() -> ! {{
 fn a_library_that_forges_results_gets_no_points() {
     let _g = serial();
     let meta: toml::Value =
-        toml::from_str(&std::fs::read_to_string(kit_root().join("grader/suites/03-pool/exercise.toml")).unwrap()).unwrap();
+        toml::from_str(&std::fs::read_to_string(kit_root().join("grader/suites/03-pool/exercise.toml")).unwrap())
+            .unwrap();
     let ids: Vec<String> =
         meta["check"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_string()).collect();
     let sub = stub_submission("03-pool");
