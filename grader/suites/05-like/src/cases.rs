@@ -125,21 +125,25 @@ enum Deck {
     Claim,
 }
 
-/// A random draw of sequences for one check: one network per sequence, the
-/// decks shared by all of them.
-/// Four random sequences of 10 to 18 ordinary steps, drawn with the
-/// weights `legit_any` takes, each on a network of its own.
-pub fn legit_sequences(cx: &mut Ctx, like: u32, unlike: u32, read: u32) -> Vec<Sequence> {
+/// A random draw of `count` sequences for one check: one network per
+/// sequence (`steps` draws its steps on it), the decks shared by all.
+pub fn sequences(cx: &mut Ctx, count: usize, mut steps: impl FnMut(&mut Gen) -> Vec<Step>) -> Vec<Sequence> {
     let mut cases = Vec::new();
     let mut g = Gen::new(cx);
-    for i in 0..4 {
+    for i in 0..count {
         if i > 0 {
             g.next_network();
         }
-        let steps = (0..10 + g.cx.rng().usize(..9)).map(|_| g.legit_any(like, unlike, read)).collect();
-        cases.push(g.sequence(steps));
+        let drawn = steps(&mut g);
+        cases.push(g.sequence(drawn));
     }
     cases
+}
+
+/// Four random sequences of 10 to 18 ordinary steps, drawn with the
+/// weights `legit_any` takes, each on a network of its own.
+pub fn legit_sequences(cx: &mut Ctx, like: u32, unlike: u32, read: u32) -> Vec<Sequence> {
+    sequences(cx, 4, |g| (0..10 + g.cx.rng().usize(..9)).map(|_| g.legit_any(like, unlike, read)).collect())
 }
 
 pub struct Gen<'a> {

@@ -202,6 +202,17 @@ impl Runner {
 
     /// Apply events until `done` holds; a violation if it does not within
     /// the bound (`what` says what was expected and what it means).
+    /// `task`'s get() found no slot: it joins the line, and must be seen
+    /// waiting (pending), not returned.
+    async fn join_line(&mut self, task: usize) -> Checked {
+        self.waiters.push_back(task);
+        self.wait(
+            move |_| format!("task {task}'s get() neither waited nor returned"),
+            move |r, _| r.actors[task - 1].pending,
+        )
+        .await
+    }
+
     async fn wait(&mut self, what: impl FnOnce(&Runner) -> String, done: impl Fn(&Runner, &Stats) -> bool) -> Checked {
         let deadline = Instant::now() + self.bound;
         loop {
@@ -283,12 +294,7 @@ impl Runner {
             )
             .await?;
         } else {
-            self.waiters.push_back(task);
-            self.wait(
-                move |_| format!("task {task}'s get() neither waited nor returned"),
-                move |r, _| r.actors[task - 1].pending,
-            )
-            .await?;
+            self.join_line(task).await?;
             let line = format!("task {task} waits ({}; {} in line)", self.out_line(), self.waiters.len());
             self.note(line);
         }
@@ -509,12 +515,7 @@ impl Runner {
                 )
                 .await?;
             } else {
-                self.waiters.push_back(task);
-                self.wait(
-                    move |_| format!("task {task}'s get() neither waited nor returned"),
-                    move |r, _| r.actors[task - 1].pending,
-                )
-                .await?;
+                self.join_line(task).await?;
                 self.note(format!("task {task} waits ({} in line)", self.waiters.len()));
             }
         }

@@ -7,7 +7,7 @@ use crate::api::{
     compare, expect_notes, expect_unauthorized, expect_view, like_req, like_state, notes_req, post_req, rewrite, send,
     unlike_req, without_message,
 };
-use crate::cases::{self, Gen};
+use crate::cases;
 use crate::world::{Person, World};
 
 pub async fn missing_token(mut cx: Ctx) -> CheckResult {
@@ -90,21 +90,14 @@ const AUTH_RULE: &str =
 /// Random sequences of forged, malformed and valid `Authorization` headers
 /// on every route, compared with the reference.
 pub async fn random(mut cx: Ctx) -> CheckResult {
-    let mut cases = Vec::new();
-    let mut g = Gen::new(&mut cx);
-    for i in 0..3 {
-        if i > 0 {
-            g.next_network();
-        }
-        let steps = (0..14 + g.cx.rng().usize(..8))
+    let cases = cases::sequences(&mut cx, 3, |g| {
+        (0..14 + g.cx.rng().usize(..8))
             .map(|_| match g.cx.rng().u32(..100) {
                 0..=59 => g.forged(),
                 60..=84 => g.accepted(),
                 _ => g.legit_any(40, 20, 20),
             })
-            .collect();
-        cases.push(g.sequence(steps));
-    }
-    drop(g);
+            .collect()
+    });
     cases::compare(&cx, AUTH_RULE, cases).await
 }

@@ -9,7 +9,7 @@ use crate::api::{
     bearer, expect_error, expect_notes, expect_view, like_req, like_state, post_req, rewrite, send, unlike_req,
     without_message,
 };
-use crate::cases::{self, Gen};
+use crate::cases;
 use crate::world::World;
 
 pub async fn bad_id(mut cx: Ctx) -> CheckResult {
@@ -117,20 +117,13 @@ const ERRORS_RULE: &str = "Errors are checked in this order: no valid token is a
 /// and without a JSON content type) among ordinary calls, compared with the
 /// reference.
 pub async fn random(mut cx: Ctx) -> CheckResult {
-    let mut cases = Vec::new();
-    let mut g = Gen::new(&mut cx);
-    for i in 0..3 {
-        if i > 0 {
-            g.next_network();
-        }
-        let steps = (0..14 + g.cx.rng().usize(..8))
+    let cases = cases::sequences(&mut cx, 3, |g| {
+        (0..14 + g.cx.rng().usize(..8))
             .map(|_| match g.cx.rng().u32(..100) {
                 0..=69 => g.odd(),
                 _ => g.legit_any(45, 20, 20),
             })
-            .collect();
-        cases.push(g.sequence(steps));
-    }
-    drop(g);
+            .collect()
+    });
     cases::compare(&cx, ERRORS_RULE, cases).await
 }

@@ -3,7 +3,7 @@
 use harness::{CheckResult, Ctx, Failure};
 
 use crate::api::{expect_notes, expect_view, like, unlike};
-use crate::cases::{self, Gen};
+use crate::cases;
 use crate::sequence::Step;
 use crate::world::World;
 
@@ -54,19 +54,13 @@ const PERSIST_RULE: &str = "Everything lives in the database file named by DATAB
 /// Random sequences with restarts in the middle, compared with the
 /// reference.
 pub async fn random(mut cx: Ctx) -> CheckResult {
-    let mut cases = Vec::new();
-    let mut g = Gen::new(&mut cx);
-    for i in 0..3 {
-        if i > 0 {
-            g.next_network();
-        }
+    let cases = cases::sequences(&mut cx, 3, |g| {
         let mut steps: Vec<Step> = (0..8 + g.cx.rng().usize(..7)).map(|_| g.legit_any(45, 20, 15)).collect();
         for _ in 0..1 + g.cx.rng().usize(..2) {
             let at = 1 + g.cx.rng().usize(..steps.len());
             steps.insert(at, Step::Restart);
         }
-        cases.push(g.sequence(steps));
-    }
-    drop(g);
+        steps
+    });
     cases::compare(&cx, PERSIST_RULE, cases).await
 }
