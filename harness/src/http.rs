@@ -276,8 +276,13 @@ impl Client {
     /// `Connection: close`, and read until the server closes.
     pub async fn send_raw(&self, request: Request) -> Result<Exchange, Failure> {
         let curl = curl(self.addr, &request);
-        let mut wire =
-            format!("{} {} HTTP/1.1\r\nhost: {}\r\nconnection: close\r\n", request.method, request.path, self.addr);
+        // The request's own Host header, when it has one, replaces the default.
+        let own_host = request.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host"));
+        let mut wire = format!("{} {} HTTP/1.1\r\n", request.method, request.path);
+        if !own_host {
+            wire.push_str(&format!("host: {}\r\n", self.addr));
+        }
+        wire.push_str("connection: close\r\n");
         for (k, v) in &request.headers {
             wire.push_str(&format!("{k}: {v}\r\n"));
         }
