@@ -24,8 +24,10 @@ pub enum Port80 {
 /// this host (the `Host` header without port, lowercase; `None` when the
 /// request had none).
 pub fn route(target: &str, host: Option<&str>, default_site: &str, tls_port: u16, webroot: &Path) -> Port80 {
-    match target.strip_prefix(CHALLENGE_PREFIX) {
-        Some(rest) => challenge_file(webroot, rest),
+    // The token is in the path; a query (which the CA does not send) is not part of it.
+    let path = target.split('?').next().unwrap_or(target);
+    match path.strip_prefix(CHALLENGE_PREFIX) {
+        Some(token) => challenge_file(webroot, token),
         None => Port80::Redirect(redirect_location(target, host.unwrap_or(default_site), tls_port)),
     }
 }
