@@ -36,6 +36,7 @@ fn main() -> ExitCode {
         .check("port80.challenge_only_on_80", port80::challenge_only_on_80)
         .check("port80.redirect", port80::redirect)
         .check("reload.renewed", reload::renewed)
+        .check("reload.failed_keeps_old", reload::failed_keeps_old)
         .check("tools.curl", tools::curl)
         .check("tools.openssl", tools::openssl)
         .check("snapshot.exchange", snapshot::exchange)

@@ -82,3 +82,70 @@ pub async fn renewed(mut cx: Ctx) -> CheckResult {
     );
     Ok(())
 }
+
+/// Poll new handshakes with `name` until one gets `want`, for 10 s.
+async fn until_served(run: &Running, setup: &Setup, name: &str, want: &[u8]) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let got = connect(run.tls, &Hello::sni(name), setup.pki.roots()).await.map(|c| c.leaf().to_vec())?;
+        if got == want {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!("10 s after SIGHUP new connections still get {}", setup.pki.describe(&got)));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub async fn failed_keeps_old(mut cx: Ctx) -> CheckResult {
+    let up = upstream().await?;
+    let mut setup = setup(&mut cx, 2)?;
+    let run = start(&cx, &setup, &up.url()).await?;
+    let name = setup.names[cx.rng().usize(..2)].clone();
+    let old = setup.pki.sites[&name].clone();
+    // A renewal cut short: the new certificate is there, its key is not.
+    let new = setup.pki.issue(&name)?;
+    let key = setup.pki.dir.join("live").join(&name).join("privkey.pem");
+    let target =
+        std::fs::canonicalize(&key).map_err(|e| Failure::new(format!("cannot follow {}: {e}", key.display())))?;
+    std::fs::write(&target, "-----BEGIN PRIVATE KEY-----\ncut short\n")
+        .map_err(|e| Failure::new(format!("cannot write {}: {e}", target.display())))?;
+    hangup(&run)?;
+    let shown = key.display().to_string();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !run.output().contains(&shown) {
+        if Instant::now() > deadline {
+            return Err(Failure::new(format!(
+                "after SIGHUP with a broken {shown}, the program must say on stderr that the reload failed, naming that file \
+                 (and keep serving the certificates it has)"
+            ))
+            .with_output(run.output()));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let conn = connect(run.tls, &Hello::sni(&name), setup.pki.roots()).await.map_err(|e| {
+        Failure::new(format!(
+            "a reload that fails must leave the program serving the certificates it had, as nginx does; but a new handshake failed: {e}"
+        ))
+        .with_request(openssl(&run, Some(&name)))
+        .with_output(run.output())
+    })?;
+    if conn.leaf() != old.der.as_ref() {
+        return Err(Failure::new(format!(
+            "a reload that fails must change nothing: SNI {name} must still get {}, it got {}",
+            setup.pki.describe(&old.der),
+            setup.pki.describe(conn.leaf())
+        ))
+        .with_output(run.output()));
+    }
+    let _ = new;
+    // Certbot tries again and succeeds: the next SIGHUP takes it.
+    let fixed = setup.pki.issue(&name)?;
+    hangup(&run)?;
+    until_served(&run, &setup, &name, &fixed.der).await.map_err(|e| {
+        Failure::new(format!("after a failed reload, the next good renewal and SIGHUP must be taken: {e}"))
+            .with_request(openssl(&run, Some(&name)))
+            .with_output(run.output())
+    })
+}
