@@ -77,9 +77,14 @@ pub async fn accept_loop(listener: TcpListener, acceptor: TlsAcceptor, ready: mp
 async fn handshake(acceptor: &TlsAcceptor, mut stream: TcpStream, peer: SocketAddr) -> Option<TlsStream<TcpStream>> {
     let attempt = async {
         let mut first = [0u8; 1];
-        if stream.peek(&mut first).await? == 1 && first[0] != TLS_HANDSHAKE_RECORD {
-            refuse_plain_http(&mut stream).await;
-            return Ok(None);
+        match stream.peek(&mut first).await? {
+            // Connected and left without a word (a port check): nothing to say.
+            0 => return Ok(None),
+            _ if first[0] != TLS_HANDSHAKE_RECORD => {
+                refuse_plain_http(&mut stream).await;
+                return Ok(None);
+            }
+            _ => {}
         }
         acceptor.accept(stream).await.map(Some)
     };

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 pub use std::time::Duration;
 
-pub use harness::http::{Client, Exchange, Request};
+pub use harness::http::{Client, Request};
 pub use harness::process::{Proc, Spawn};
 pub use harness::{ensure, CheckResult, Ctx, Failure};
 

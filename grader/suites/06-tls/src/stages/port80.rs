@@ -1,5 +1,7 @@
 //! Stage `port80`: the HTTP-01 challenge files, and the redirect to https.
 
+use harness::differential::{Case, Differential, Side};
+
 use crate::fixtures::*;
 
 /// A token as Let's Encrypt makes them: 43 base64url characters.
@@ -79,10 +81,60 @@ pub async fn challenge_only_on_80(mut cx: Ctx) -> CheckResult {
     Ok(())
 }
 
+/// A request to port 80: its target and how its Host is spelled.
+#[derive(Clone, Debug)]
+struct Plain {
+    target: String,
+    name: String,
+    spelling: Spelling,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Spelling {
+    Name,
+    WithPort,
+    Capitals,
+}
+
+impl Plain {
+    fn host(&self, port: u16) -> String {
+        match self.spelling {
+            Spelling::Name => self.name.clone(),
+            Spelling::WithPort => format!("{}:{port}", self.name),
+            Spelling::Capitals => self.name.to_ascii_uppercase(),
+        }
+    }
+}
+
+impl Case for Plain {
+    fn shrink(&self) -> Vec<Self> {
+        let mut out = Vec::new();
+        if let Some((path, _)) = self.target.split_once('?') {
+            out.push(Plain { target: path.to_string(), ..self.clone() });
+        }
+        if !self.target.starts_with("/?") && self.target != "/" {
+            let query = self.target.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
+            out.push(Plain { target: format!("/{query}"), ..self.clone() });
+        }
+        if self.spelling != Spelling::Name {
+            out.push(Plain { spelling: Spelling::Name, ..self.clone() });
+        }
+        out
+    }
+
+    fn show(&self) -> String {
+        format!(
+            "# with your program running on PORT=8080 TLS_PORT=8443\ncurl -si -H 'Host: {}' 'http://127.0.0.1:8080{}'",
+            self.host(8080),
+            self.target
+        )
+    }
+}
+
 /// Random targets a browser may ask port 80 for.
-fn targets(cx: &mut Ctx) -> Vec<(String, String)> {
+fn targets(cx: &mut Ctx, names: &[String]) -> Vec<Plain> {
     let mut out = Vec::new();
-    for _ in 0..6 {
+    for _ in 0..8 {
         let path = match cx.rng().u8(..4) {
             0 => "/".to_string(),
             1 => format!("/{}", cx.word(6)),
@@ -94,12 +146,9 @@ fn targets(cx: &mut Ctx) -> Vec<(String, String)> {
             1 => format!("?{}={}", cx.word(3), cx.word(5)),
             _ => format!("?{}={}&{}=&x=%20y", cx.word(2), cx.rng().u32(..), cx.word(3)),
         };
-        let host = match cx.rng().u8(..3) {
-            0 => "NAME".to_string(),
-            1 => "NAME:PORT".to_string(),
-            _ => "UPPER".to_string(),
-        };
-        out.push((format!("{path}{query}"), host));
+        let spelling = [Spelling::Name, Spelling::WithPort, Spelling::Capitals][cx.rng().usize(..3)];
+        let name = names[cx.rng().usize(..names.len())].clone();
+        out.push(Plain { target: format!("{path}{query}"), name, spelling });
     }
     out
 }
@@ -108,7 +157,6 @@ pub async fn redirect(mut cx: Ctx) -> CheckResult {
     let up = upstream().await?;
     let setup = setup(&mut cx, 2)?;
     let run = start(&cx, &setup, &up.url()).await?;
-    let reference = start_reference(&cx, &setup, &up.url()).await?;
     let name = setup.names[cx.rng().usize(..2)].clone();
     // The query first, by name: the most common slip.
     let path = format!("/{}?{}={}", cx.word(5), cx.word(4), cx.word(6));
@@ -123,28 +171,21 @@ pub async fn redirect(mut cx: Ctx) -> CheckResult {
             ))
             .with_output(run.output()));
     }
-    for (target, host) in targets(&mut cx) {
-        let host_for = |r: &Running| match host.as_str() {
-            "NAME" => name.clone(),
-            "NAME:PORT" => format!("{name}:{}", r.plain.addr().port()),
-            _ => name.to_ascii_uppercase(),
-        };
-        let ex = run.plain.send_raw(Request::get(&target).header("host", host_for(&run))).await?;
-        let theirs = reference.plain.send_raw(Request::get(&target).header("host", host_for(&reference))).await?;
-        let render = |r: &Running, ex: &Exchange| {
-            let location =
-                ex.response.header("location").unwrap_or("(none)").replace(&format!(":{}", r.port()), ":TLS_PORT");
-            format!("{} Location: {location}", ex.response.status)
-        };
-        let (yours, reference_says) = (render(&run, &ex), render(&reference, &theirs));
-        if yours != reference_says {
-            return Err(ex
-                .fail(format!(
-                    "GET {target} with Host: {} on port 80: the reference answers `{reference_says}`, you answered `{yours}`",
-                    host_for(&run)
-                ))
-                .with_output(run.output()));
-        }
-    }
-    Ok(())
+    // Then random targets and Hosts, against the reference.
+    let reference = start_reference(&cx, &setup, &up.url()).await?;
+    let cases = targets(&mut cx, &setup.names);
+    let (run, reference) = (&run, &reference);
+    Differential::new(
+        "Port 80 must answer what the reference answers: 301 to https://HOST:TLS_PORT followed by the target \
+         exactly as sent, HOST lowercase and without its port.",
+    )
+    .run(cases, |side, case| async move {
+        let side = if side == Side::Yours { run } else { reference };
+        let host = case.host(side.plain.addr().port());
+        let ex = side.plain.send_raw(Request::get(&case.target).header("host", host)).await?;
+        let location =
+            ex.response.header("location").unwrap_or("(none)").replace(&format!(":{}", side.port()), ":TLS_PORT");
+        Ok(format!("{} Location: {location}", ex.response.status))
+    })
+    .await
 }
