@@ -236,7 +236,10 @@ fn is_api_mismatch(msg: &str) -> bool {
 /// student's own (`exercises/01-bind/src/main.rs`) so they can click them.
 fn rewrite_paths(rendered: &str, shown_as: &Path) -> String {
     let shown = shown_as.to_string_lossy();
-    rendered.replace(&format!("{SUBJECT}/src/"), &format!("{}/", shown.trim_end_matches('/')))
+    rendered.replace(
+        &format!("{}{SUBJECT}/src/", crate::stage::member_prefix()),
+        &format!("{}/", shown.trim_end_matches('/')),
+    )
 }
 
 fn tail(s: &str, lines: usize) -> String {
@@ -251,6 +254,12 @@ pub fn build_reference(kit: &Kit, ex: &Exercise, progress: &mut dyn FnMut(&str))
     if ex.meta.kind != Kind::Server {
         return Ok(None);
     }
+    // `batch --jobs` workers share the reference: one stages and builds it
+    // at a time, and the others then find it built.
+    let lock_path = kit.target_dir.join("grade").join("ws").join(format!("{}.reference.lock", ex.id));
+    std::fs::create_dir_all(lock_path.parent().expect("has a parent"))?;
+    let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path)?;
+    lock.lock()?;
     let (staged, fingerprint) = crate::stage::prepare_reference(kit, ex)?;
     let stamp = staged.ws.join(".built");
     let want = crate::stage::reference_bin_name(ex);

@@ -68,7 +68,7 @@ pub fn grade(kit: &Kit, ex: &Exercise, source: &Source, opts: GradeOptions<'_>) 
     };
     trace("suite ran", started);
     // Panic messages and compiler notes name staged files; show the student's.
-    let staged_src = format!("{}/src/", stage::SUBJECT);
+    let staged_src = format!("{}{}/src/", stage::member_prefix(), stage::SUBJECT);
     let shown_src = format!("{}/", shown_as.to_string_lossy().trim_end_matches('/'));
     for v in &mut verdicts {
         v.outcome.message = v.outcome.message.replace(&staged_src, &shown_src);
@@ -139,11 +139,11 @@ pub fn could_not_grade(ex: &Exercise, shown_as: &std::path::Path, seed: u64, why
 fn lock_staging(kit: &Kit, ex: &Exercise) -> Result<std::fs::File> {
     let dir = kit.target_dir.join("grade").join("ws");
     std::fs::create_dir_all(&dir)?;
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(dir.join(format!("{}.lock", ex.id)))?;
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(format!(
+        "{}{}.lock",
+        ex.id,
+        crate::stage::slot_suffix()
+    )))?;
     file.lock()?;
     Ok(file)
 }

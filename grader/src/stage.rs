@@ -148,15 +148,21 @@ pub const REFERENCE: &str = "reference";
 /// Prepare `<target>/grade/ws/<id>` with the kit's files and `files` as the
 /// subject's `src/`.
 pub fn prepare(kit: &Kit, ex: &Exercise, files: &SourceFiles) -> Result<Staged> {
-    let ws = kit.target_dir.join("grade").join("ws").join(&ex.id);
+    // A worker's slot nests the members one folder down (`slot2/subject`):
+    // cargo names a member's artifacts after its path relative to the
+    // workspace, and every slot shares the target directory.
+    let root = kit.target_dir.join("grade").join("ws").join(format!("{}{}", ex.id, slot_suffix()));
+    let ws = root.join(member_prefix());
     std::fs::create_dir_all(&ws).with_context(|| message::cannot_create(&ws))?;
 
-    let members: &[&str] = if ex.host_package.is_some() { &[SUBJECT, SUITE, HOST] } else { &[SUBJECT, SUITE] };
-    write_if_changed(&ws.join("Cargo.toml"), root_manifest_for(kit, members)?.as_bytes())?;
+    let names: &[&str] = if ex.host_package.is_some() { &[SUBJECT, SUITE, HOST] } else { &[SUBJECT, SUITE] };
+    let members: Vec<String> = names.iter().map(|m| format!("{}{m}", member_prefix())).collect();
+    let members: Vec<&str> = members.iter().map(String::as_str).collect();
+    write_if_changed(&root.join("Cargo.toml"), root_manifest_for(kit, &members)?.as_bytes())?;
     let lock = std::fs::read(kit.root.join("Cargo.lock")).unwrap_or_default();
-    let copied = ws.join(".kit-lock");
+    let copied = root.join(".kit-lock");
     if std::fs::read(&copied).ok().as_deref() != Some(&lock[..]) {
-        std::fs::write(ws.join("Cargo.lock"), &lock)?;
+        std::fs::write(root.join("Cargo.lock"), &lock)?;
         std::fs::write(&copied, &lock)?;
     }
 
@@ -279,7 +285,7 @@ fn rewrite_manifest(dir: &Path, bytes: &[u8], exercise: Option<&Path>) -> Result
 /// `target/debug/<name>`, and the kit's workspace builds binaries with the
 /// original names into the same folder.
 pub fn subject_bin_name(ex: &Exercise) -> String {
-    format!("grade-{}-{}", ex.id, ex.meta.subject_bin.as_deref().unwrap_or("subject"))
+    format!("grade-{}-{}{}", ex.id, ex.meta.subject_bin.as_deref().unwrap_or("subject"), slot_suffix())
 }
 
 pub fn reference_bin_name(ex: &Exercise) -> String {
@@ -287,7 +293,33 @@ pub fn reference_bin_name(ex: &Exercise) -> String {
 }
 
 pub fn suite_bin_name(ex: &Exercise) -> String {
-    format!("grade-{}-suite", ex.id)
+    format!("grade-{}-suite{}", ex.id, slot_suffix())
+}
+
+/// `cargo grade batch --jobs N` grades N submissions at once, one per
+/// worker process; each worker stages and builds in a slot of its own
+/// (`ws/<id>-slot2/slot2/subject`, binaries `...-suite-slot2`), so no
+/// worker rebuilds, rewrites or runs another's subject. Slot 0 is everyone
+/// else's (no suffix).
+static SLOT: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+
+pub fn set_slot(slot: u32) {
+    let _ = SLOT.set(slot);
+}
+
+/// Where the staged members sit below the staging workspace's root.
+pub fn member_prefix() -> String {
+    match SLOT.get() {
+        Some(&s) if s > 0 => format!("slot{s}/"),
+        _ => String::new(),
+    }
+}
+
+pub fn slot_suffix() -> String {
+    match SLOT.get() {
+        Some(&s) if s > 0 => format!("-slot{s}"),
+        _ => String::new(),
+    }
 }
 
 fn rename_bin(manifest: &mut toml::Table, old: &str, new: &str, default_path: &str) {
