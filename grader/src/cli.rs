@@ -210,6 +210,15 @@ pub(crate) enum GradebookCmd {
         #[arg(long)]
         partial: bool,
     },
+    /// A static HTML page for the instructor: score distributions, the checks
+    /// the class fails most, a row per student linking to their reports.
+    Report {
+        /// A batch's (or a merge's) --out folder.
+        grades: PathBuf,
+        /// The folder to write index.html (and a copy of the reports) into.
+        #[arg(long, value_name = "OUT", required = true)]
+        html: PathBuf,
+    },
 }
 
 /// The kinds of exercise `cargo grade new` can create.

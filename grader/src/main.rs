@@ -7,6 +7,7 @@ mod batch;
 mod catalog;
 mod cli;
 mod compile;
+mod dashboard;
 mod dev;
 mod grade;
 mod gradebook;
@@ -123,6 +124,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         }
         Some(Cmd::Gradebook { command: cli::GradebookCmd::Merge { dirs, out, partial } }) => {
             gradebook::merge(&dirs, &out, partial)
+        }
+        Some(Cmd::Gradebook { command: cli::GradebookCmd::Report { grades, html } }) => {
+            dashboard::write(&grades, &html)
         }
         None if cli.exercises.is_empty() && cli.grading.submission.is_none() => Ok(student::overview(&kit)),
         None => plan::grade_many(&kit, &cli.exercises, &cli.grading),

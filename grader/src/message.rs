@@ -335,3 +335,7 @@ pub fn merged(parts: usize, graded: usize, book: &Path) -> String {
 pub fn shard_from_env(shard: crate::shard::Shard, from: &str) -> String {
     format!("shard {shard} (from {from}; --shard K/N overrides it)")
 }
+
+pub fn dashboard_wrote(page: &Path, students: usize) -> String {
+    format!("wrote {} ({students} submission(s)); open it in a browser, it needs no network", page.display())
+}
