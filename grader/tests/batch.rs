@@ -118,26 +118,29 @@ fn shards_merged_and_parallel_workers_equal_the_serial_batch() {
         assert!(book.lines().any(|l| l == row), "{row} missing:\n{book}");
     }
 
-    // Two shards as separate processes (one through GitLab's variables), then merged.
+    // Two shards as separate processes at the same time (one through
+    // GitLab's variables; they take different staging slots), then merged.
     let mut shard_dirs = Vec::new();
+    let mut running = Vec::new();
     for k in 1..=2 {
         let dir = root.path().join(format!("shard-{k}"));
-        let o = if k == 1 {
-            batch(&dir, &subs, &["--shard", "1/2"])
+        let mut args = vec!["batch", "--exercise", "01-bind", "--seed", "11", "--out", dir.to_str().unwrap()];
+        args.extend(subs.iter().map(String::as_str));
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-grade"));
+        cmd.current_dir(kit_root()).args(&args).env("NO_COLOR", "1");
+        cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        if k == 1 {
+            cmd.args(["--shard", "1/2"]);
         } else {
-            let mut args = vec!["batch", "--exercise", "01-bind", "--seed", "11", "--out", dir.to_str().unwrap()];
-            args.extend(subs.iter().map(String::as_str));
-            Command::new(env!("CARGO_BIN_EXE_cargo-grade"))
-                .current_dir(kit_root())
-                .args(&args)
-                .env("CI_NODE_INDEX", "2")
-                .env("CI_NODE_TOTAL", "2")
-                .output()
-                .unwrap()
-        };
+            cmd.env("CI_NODE_INDEX", "2").env("CI_NODE_TOTAL", "2");
+        }
+        running.push((k, cmd.spawn().unwrap()));
+        shard_dirs.push(dir);
+    }
+    for (k, child) in running {
+        let o = child.wait_with_output().unwrap();
         assert!(code(&o) <= 1, "{}", stderr(&o));
         assert!(stderr(&o).contains(&format!("{k}/2")), "{}", stderr(&o));
-        shard_dirs.push(dir);
     }
     let graded: Vec<usize> = shard_dirs
         .iter()
