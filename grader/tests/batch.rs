@@ -94,6 +94,12 @@ fn batch(out: &std::path::Path, subs: &[String], extra: &[&str]) -> std::process
 /// the class was split (messages may name a free port or a thread id).
 fn verdicts(dir: &std::path::Path) -> Vec<(String, String, String, u64)> {
     let run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(kit_root().join("docs/src/grade-report.schema.json")).unwrap())
+            .unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the schema itself is valid");
+    let errors: Vec<String> = validator.iter_errors(&run).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    assert!(errors.is_empty(), "run.json is not a valid grade-run/1: {errors:#?}");
     assert_eq!(run["schema"], "grade-run/1");
     let mut out = Vec::new();
     for g in run["grades"].as_array().unwrap() {
