@@ -60,9 +60,7 @@ pub fn run(kit: &Kit, submissions: &[PathBuf], o: &Options<'_>) -> Result<u8> {
         }
         None => mine,
     };
-    if let Some(w) = o.worker {
-        crate::stage::prefer_slot(w.index - 1);
-    }
+    crate::stage::prefer_slot(o.worker.map_or(0, |w| w.index - 1));
     let mut graded = Vec::new();
     for (n, &i) in mine.iter().enumerate() {
         let (sub, name) = (&submissions[i], &names[i]);

@@ -135,9 +135,9 @@ pub fn could_not_grade(ex: &Exercise, shown_as: &std::path::Path, seed: u64, why
     assemble(ex, shown_as, seed, verdicts, Instant::now(), None)
 }
 
-/// One grade at a time per staging slot of an exercise: the first free
-/// slot, the process's preferred one first; when every slot is busy, wait
-/// for the preferred one.
+/// One grade at a time per staging slot of an exercise: in a batch the
+/// first free slot, the process's preferred one first; when every slot is
+/// busy (or outside a batch), wait for the preferred one.
 fn lock_staging(kit: &Kit, ex: &Exercise) -> Result<(std::fs::File, u32)> {
     let dir = kit.target_dir.join("grade").join("ws");
     std::fs::create_dir_all(&dir)?;
@@ -149,7 +149,8 @@ fn lock_staging(kit: &Kit, ex: &Exercise) -> Result<(std::fs::File, u32)> {
         )))
     };
     let preferred = stage::preferred_slot();
-    let order = std::iter::once(preferred).chain((0..stage::SLOTS).filter(|s| *s != preferred));
+    let others = if stage::roaming() { 0..stage::SLOTS } else { 0..0 };
+    let order = std::iter::once(preferred).chain(others.filter(|s| *s != preferred));
     for slot in order {
         let file = open(slot)?;
         match file.try_lock() {

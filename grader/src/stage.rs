@@ -299,15 +299,25 @@ pub fn suite_bin_name(ex: &Exercise, slot: u32) -> String {
 /// side by side on one machine, two terminals) each take a staging slot:
 /// a workspace of its own (`ws/<id>-slot2/slot2/subject`) and binary names
 /// of its own (`...-suite-slot2`), so none rebuilds, rewrites or runs
-/// another's subject. Slot 0 has no suffix. A grade takes the first free
-/// slot, trying its process's preferred one first (a `--jobs` worker's own,
-/// so each worker keeps one slot warm); if all are busy it waits for it.
+/// another's subject. Slot 0 has no suffix. A batch's grade takes the
+/// first free slot, trying its process's preferred one first (a `--jobs`
+/// worker's own, so each worker keeps one slot warm); if all are busy it
+/// waits for it. Other grades (a student's, `check`, `mutants`) wait for
+/// slot 0, as they always did: a slot's first grade compiles the suite.
 pub const SLOTS: u32 = 8;
 
 static PREFERRED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+static ROAMING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// This process grades a class: its grades may take any free slot, `slot`
+/// first.
 pub fn prefer_slot(slot: u32) {
     PREFERRED.store(slot % SLOTS, std::sync::atomic::Ordering::Relaxed);
+    ROAMING.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+pub fn roaming() -> bool {
+    ROAMING.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 pub fn preferred_slot() -> u32 {
