@@ -77,6 +77,27 @@ pub(crate) enum Cmd {
         /// Time limit of one check, in seconds, 1 to 3600.
         #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
         check_timeout: Option<u64>,
+        /// Grade only shard K of N (1-based): a share fixed by each
+        /// submission's name. Default: GitLab's CI_NODE_INDEX/CI_NODE_TOTAL, or a
+        /// Kubernetes Indexed Job's JOB_COMPLETION_INDEX, else the whole class.
+        #[arg(long, value_name = "K/N", value_parser = crate::shard::parse)]
+        shard: Option<crate::shard::Shard>,
+        /// With JOB_COMPLETION_INDEX: how many shards (the Job's completions;
+        /// or set GRADE_SHARD_TOTAL).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        shard_total: Option<u32>,
+        /// Grade N submissions at a time, each in a worker process and a
+        /// staging folder of its own (builds still take turns).
+        #[arg(long, short = 'j', value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
+        jobs: u32,
+        /// Internal (--jobs): this process is worker K of N.
+        #[arg(long, hide = true, value_parser = crate::shard::parse)]
+        worker: Option<crate::shard::Shard>,
+    },
+    /// A batch's outputs: merge shards, render the instructor's dashboard.
+    Gradebook {
+        #[command(subcommand)]
+        command: GradebookCmd,
     },
     /// Prove the kit sound: references pass, stubs score 0, known-wrong variants are caught, snapshots current.
     Check {
@@ -171,6 +192,32 @@ pub(crate) enum Cmd {
         /// Show every hint, not only those for your current stage.
         #[arg(long)]
         all: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum GradebookCmd {
+    /// Combine the output folders of `batch --shard K/N` (one per shard) into
+    /// one gradebook, run.json and the reports; refuses overlaps, names missing shards.
+    Merge {
+        /// The shards' --out folders.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Where the merged gradebook goes (a new folder).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Merge even if some shards are missing (their submissions are left out).
+        #[arg(long)]
+        partial: bool,
+    },
+    /// A static HTML page for the instructor: score distributions, the checks
+    /// the class fails most, a row per student linking to their reports.
+    Report {
+        /// A batch's (or a merge's) --out folder.
+        grades: PathBuf,
+        /// The folder to write index.html (and a copy of the reports) into.
+        #[arg(long, value_name = "OUT", required = true)]
+        html: PathBuf,
     },
 }
 

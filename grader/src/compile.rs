@@ -66,7 +66,7 @@ pub fn build(kit: &Kit, ex: &Exercise, staged: &Staged, opts: Options<'_>) -> Re
     if found.success && status.success() {
         return built(ex, found);
     }
-    Ok(failed(ex, found, &cargo_stderr, opts.shown_as))
+    Ok(failed(ex, found, &cargo_stderr, opts.shown_as, staged.slot))
 }
 
 /// A running `cargo build --message-format json` in a staging workspace.
@@ -138,9 +138,9 @@ impl Found {
         match message {
             Message::CompilerArtifact(a) if a.target.kind.contains(&TargetKind::Bin) => {
                 let exe = a.executable.map(|p| p.into_std_path_buf());
-                if a.target.name == crate::stage::suite_bin_name(ex) {
+                if a.target.name == crate::stage::suite_bin_name(ex, staged.slot) {
                     self.suite = exe;
-                } else if a.target.name == crate::stage::subject_bin_name(ex) {
+                } else if a.target.name == crate::stage::subject_bin_name(ex, staged.slot) {
                     self.subject = exe;
                 }
             }
@@ -188,13 +188,13 @@ fn built(ex: &Exercise, found: Found) -> Result<Outcome> {
 }
 
 /// Whose fault a failed build is, and the first errors to show.
-fn failed(ex: &Exercise, found: Found, cargo_stderr: &str, shown_as: &Path) -> Outcome {
+fn failed(ex: &Exercise, found: Found, cargo_stderr: &str, shown_as: &Path, slot: u32) -> Outcome {
     let shown = |errors: &[String]| -> String {
         errors
             .iter()
             .filter(|e| !e.starts_with("aborting due to"))
             .take(SHOWN_ERRORS)
-            .map(|e| rewrite_paths(e, shown_as))
+            .map(|e| rewrite_paths(e, shown_as, slot))
             .collect::<Vec<_>>()
             .join("\n")
     };
@@ -234,9 +234,12 @@ fn is_api_mismatch(msg: &str) -> bool {
 
 /// Compiler messages name staged paths (`subject/src/main.rs`); show the
 /// student's own (`exercises/01-bind/src/main.rs`) so they can click them.
-fn rewrite_paths(rendered: &str, shown_as: &Path) -> String {
+fn rewrite_paths(rendered: &str, shown_as: &Path, slot: u32) -> String {
     let shown = shown_as.to_string_lossy();
-    rendered.replace(&format!("{SUBJECT}/src/"), &format!("{}/", shown.trim_end_matches('/')))
+    rendered.replace(
+        &format!("{}{SUBJECT}/src/", crate::stage::member_prefix(slot)),
+        &format!("{}/", shown.trim_end_matches('/')),
+    )
 }
 
 fn tail(s: &str, lines: usize) -> String {
@@ -251,6 +254,12 @@ pub fn build_reference(kit: &Kit, ex: &Exercise, progress: &mut dyn FnMut(&str))
     if ex.meta.kind != Kind::Server {
         return Ok(None);
     }
+    // `batch --jobs` workers share the reference: one stages and builds it
+    // at a time, and the others then find it built.
+    let lock_path = kit.target_dir.join("grade").join("ws").join(format!("{}.reference.lock", ex.id));
+    std::fs::create_dir_all(lock_path.parent().expect("has a parent"))?;
+    let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path)?;
+    lock.lock()?;
     let (staged, fingerprint) = crate::stage::prepare_reference(kit, ex)?;
     let stamp = staged.ws.join(".built");
     let want = crate::stage::reference_bin_name(ex);

@@ -43,9 +43,9 @@ pub fn grade(kit: &Kit, ex: &Exercise, source: &Source, opts: GradeOptions<'_>) 
             return Ok(assemble(ex, &shown_as, opts.seed, verdicts, started, None));
         }
     }
-    let _lock = lock_staging(kit, ex)?;
+    let (_lock, slot) = lock_staging(kit, ex)?;
     trace("read sources", started);
-    let staged = stage::prepare(kit, ex, &files)?;
+    let staged = stage::prepare(kit, ex, &files, slot)?;
     trace("staged", started);
     let built =
         compile::build(kit, ex, &staged, Options { color: opts.color, shown_as: &shown_as, progress: opts.progress })?;
@@ -68,7 +68,7 @@ pub fn grade(kit: &Kit, ex: &Exercise, source: &Source, opts: GradeOptions<'_>) 
     };
     trace("suite ran", started);
     // Panic messages and compiler notes name staged files; show the student's.
-    let staged_src = format!("{}/src/", stage::SUBJECT);
+    let staged_src = format!("{}{}/src/", stage::member_prefix(staged.slot), stage::SUBJECT);
     let shown_src = format!("{}/", shown_as.to_string_lossy().trim_end_matches('/'));
     for v in &mut verdicts {
         v.outcome.message = v.outcome.message.replace(&staged_src, &shown_src);
@@ -135,17 +135,33 @@ pub fn could_not_grade(ex: &Exercise, shown_as: &std::path::Path, seed: u64, why
     assemble(ex, shown_as, seed, verdicts, Instant::now(), None)
 }
 
-/// One grade at a time per exercise: the staging folder is shared.
-fn lock_staging(kit: &Kit, ex: &Exercise) -> Result<std::fs::File> {
+/// One grade at a time per staging slot of an exercise: in a batch the
+/// first free slot, the process's preferred one first; when every slot is
+/// busy (or outside a batch), wait for the preferred one.
+fn lock_staging(kit: &Kit, ex: &Exercise) -> Result<(std::fs::File, u32)> {
     let dir = kit.target_dir.join("grade").join("ws");
     std::fs::create_dir_all(&dir)?;
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(dir.join(format!("{}.lock", ex.id)))?;
+    let open = |slot: u32| {
+        std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(format!(
+            "{}{}.lock",
+            ex.id,
+            stage::slot_suffix(slot)
+        )))
+    };
+    let preferred = stage::preferred_slot();
+    let others = if stage::roaming() { 0..stage::SLOTS } else { 0..0 };
+    let order = std::iter::once(preferred).chain(others.filter(|s| *s != preferred));
+    for slot in order {
+        let file = open(slot)?;
+        match file.try_lock() {
+            Ok(()) => return Ok((file, slot)),
+            Err(std::fs::TryLockError::WouldBlock) => continue,
+            Err(std::fs::TryLockError::Error(e)) => return Err(e.into()),
+        }
+    }
+    let file = open(preferred)?;
     file.lock()?;
-    Ok(file)
+    Ok((file, preferred))
 }
 
 fn assemble(

@@ -7,8 +7,10 @@ mod batch;
 mod catalog;
 mod cli;
 mod compile;
+mod dashboard;
 mod dev;
 mod grade;
+mod gradebook;
 mod integrity;
 mod memo;
 mod message;
@@ -22,6 +24,7 @@ mod sandbox;
 mod scaffold;
 mod scan;
 mod seed;
+mod shard;
 mod soundness;
 mod stage;
 mod student;
@@ -109,8 +112,21 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Some(Cmd::Hint { exercise, all }) => student::hint(&kit, &exercise, all),
         Some(Cmd::Watch { exercise, grading }) => watch::run(&kit, &exercise, &grading),
         Some(Cmd::New { name, title, kind }) => dev::new(&kit, &name, title.as_deref(), kind.into()),
-        Some(Cmd::Batch { submissions, exercises, out, seed, check_timeout }) => {
-            batch::run(&kit, &submissions, &exercises, &out, seed.unwrap_or_else(random_seed), check_timeout)
+        Some(Cmd::Batch { submissions, exercises, out, seed, check_timeout, shard, shard_total, jobs, worker }) => {
+            let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+            let (shard, from) = shard::resolve(shard, shard_total, &env)?;
+            if from != "--shard" && shard != shard::Shard::WHOLE {
+                eprintln!("{}", message::shard_from_env(shard, from));
+            }
+            let seed = seed.unwrap_or_else(random_seed);
+            let opts = batch::Options { exercises: &exercises, out: &out, seed, check_timeout, shard, jobs, worker };
+            batch::run(&kit, &submissions, &opts)
+        }
+        Some(Cmd::Gradebook { command: cli::GradebookCmd::Merge { dirs, out, partial } }) => {
+            gradebook::merge(&dirs, &out, partial)
+        }
+        Some(Cmd::Gradebook { command: cli::GradebookCmd::Report { grades, html } }) => {
+            dashboard::write(&grades, &html)
         }
         None if cli.exercises.is_empty() && cli.grading.submission.is_none() => Ok(student::overview(&kit)),
         None => plan::grade_many(&kit, &cli.exercises, &cli.grading),

@@ -248,3 +248,94 @@ pub fn progress_unreadable(file: &Path, why: &str, kept: Option<&Path>) -> Strin
 pub fn hint_after_pass(id: &str) -> String {
     format!("{id} passes every check at its last grade: no stage to hint at. `cargo grade hint {id} --all` shows every hint.")
 }
+
+// Grading a class: shards, workers, merging.
+
+pub fn bad_shard(text: &str) -> String {
+    format!("`{text}` is not a shard: write K/N with 1 <= K <= N, e.g. --shard 2/4 for the second of four runners")
+}
+
+pub fn bad_shard_env(vars: &str) -> String {
+    format!("the CI's shard variables do not name a shard ({vars}); pass --shard K/N to say which share to grade")
+}
+
+pub fn shard_total_missing(index: &str) -> String {
+    format!(
+        "JOB_COMPLETION_INDEX={index} says this is one of a Kubernetes Indexed Job's pods, but not how many there are: \
+         pass --shard-total N (or set GRADE_SHARD_TOTAL) to the Job's `completions`"
+    )
+}
+
+pub fn shard_share(shard: crate::shard::Shard, mine: usize, all: usize) -> String {
+    format!("shard {shard}: grading {mine} of the class's {all} submissions")
+}
+
+pub fn jobs_need_sandbox() -> String {
+    "--jobs: the sandbox is off (GRADE_SANDBOX=off), so a submission could write into the kit while another is \
+     graded and fail that one's integrity check: grading one at a time instead"
+        .into()
+}
+
+pub fn jobs_started(jobs: u32, mine: usize, all: usize) -> String {
+    format!("grading {mine} of {all} submissions with {jobs} workers (each in a staging folder of its own)")
+}
+
+pub fn worker_failed(k: u32, code: Option<i32>) -> String {
+    let how = code.map_or("was killed".to_string(), |c| format!("exited with {c}"));
+    format!("batch worker {k} {how} without writing its share (its error is above)")
+}
+
+pub fn not_a_batch_output(dir: &Path, why: &str) -> String {
+    format!("{} is not the output of `cargo grade batch`: {why}", dir.display())
+}
+
+pub fn graded_twice(name: &str, a: &Path, b: &Path) -> String {
+    format!(
+        "submission {name} was graded in both {} and {}: the shards overlap (were they run with different \
+         submission lists or --shard values?); merge outputs of one sharded run",
+        a.display(),
+        b.display()
+    )
+}
+
+pub fn shard_twice(shard: crate::shard::Shard, a: &Path, b: &Path) -> String {
+    format!("shard {shard} appears twice, in {} and {}: pass each shard's folder once", a.display(), b.display())
+}
+
+pub fn merge_into_input(dir: &Path) -> String {
+    format!("--out {} is one of the folders being merged: pick a new folder", dir.display())
+}
+
+pub fn shards_disagree(a: &Path, b: &Path) -> String {
+    format!(
+        "{} and {} are not shards of the same run (their shard count, exercises or list of submissions differ); \
+         give every shard the same submissions, --exercise and N",
+        a.display(),
+        b.display()
+    )
+}
+
+pub fn shards_missing(missing: &[crate::shard::Shard], absent: usize, all: usize) -> String {
+    let names: Vec<String> = missing.iter().map(|s| s.to_string()).collect();
+    format!(
+        "missing shard{} {}: {absent} of the class's {all} submissions are in none of the folders given. Pass their \
+         folders too, or --partial to merge what is here",
+        if missing.len() == 1 { "" } else { "s" },
+        names.join(", ")
+    )
+}
+
+pub fn merged(parts: usize, graded: usize, book: &Path) -> String {
+    format!(
+        "merged {parts} shard(s), {graded} submission(s): wrote {}, run.json and the reports beside it",
+        book.display()
+    )
+}
+
+pub fn shard_from_env(shard: crate::shard::Shard, from: &str) -> String {
+    format!("shard {shard} (from {from}; --shard K/N overrides it)")
+}
+
+pub fn dashboard_wrote(page: &Path, students: usize) -> String {
+    format!("wrote {} ({students} submission(s)); open it in a browser, it needs no network", page.display())
+}

@@ -136,6 +136,8 @@ pub fn read_tree(dir: &Path) -> Result<SourceFiles> {
 /// A prepared staging workspace for one exercise.
 pub struct Staged {
     pub ws: PathBuf,
+    /// The staging slot (see [`SLOTS`]); 0 for the reference.
+    pub slot: u32,
 }
 
 pub const SUBJECT: &str = "subject";
@@ -147,31 +149,34 @@ pub const REFERENCE: &str = "reference";
 
 /// Prepare `<target>/grade/ws/<id>` with the kit's files and `files` as the
 /// subject's `src/`.
-pub fn prepare(kit: &Kit, ex: &Exercise, files: &SourceFiles) -> Result<Staged> {
-    let ws = kit.target_dir.join("grade").join("ws").join(&ex.id);
+pub fn prepare(kit: &Kit, ex: &Exercise, files: &SourceFiles, slot: u32) -> Result<Staged> {
+    let root = kit.target_dir.join("grade").join("ws").join(format!("{}{}", ex.id, slot_suffix(slot)));
+    let ws = root.join(member_prefix(slot));
     std::fs::create_dir_all(&ws).with_context(|| message::cannot_create(&ws))?;
 
-    let members: &[&str] = if ex.host_package.is_some() { &[SUBJECT, SUITE, HOST] } else { &[SUBJECT, SUITE] };
-    write_if_changed(&ws.join("Cargo.toml"), root_manifest_for(kit, members)?.as_bytes())?;
+    let names: &[&str] = if ex.host_package.is_some() { &[SUBJECT, SUITE, HOST] } else { &[SUBJECT, SUITE] };
+    let members: Vec<String> = names.iter().map(|m| format!("{}{m}", member_prefix(slot))).collect();
+    let members: Vec<&str> = members.iter().map(String::as_str).collect();
+    write_if_changed(&root.join("Cargo.toml"), root_manifest_for(kit, &members)?.as_bytes())?;
     let lock = std::fs::read(kit.root.join("Cargo.lock")).unwrap_or_default();
-    let copied = ws.join(".kit-lock");
+    let copied = root.join(".kit-lock");
     if std::fs::read(&copied).ok().as_deref() != Some(&lock[..]) {
-        std::fs::write(ws.join("Cargo.lock"), &lock)?;
+        std::fs::write(root.join("Cargo.lock"), &lock)?;
         std::fs::write(&copied, &lock)?;
     }
 
     // The subject: the kit's package around the subject's src/.
-    stage_package(ex, &ws.join(SUBJECT), files, &subject_bin_name(ex))?;
+    stage_package(ex, &ws.join(SUBJECT), files, &subject_bin_name(ex, slot))?;
 
     // The suite (a server exercise's may still link the exercise's crate,
     // pointed at the staged subject).
-    stage_program(&ex.suite_dir, &ex.suite_package, &suite_bin_name(ex), Some(&ex.dir), &ws.join(SUITE))?;
+    stage_program(&ex.suite_dir, &ex.suite_package, &suite_bin_name(ex, slot), Some(&ex.dir), &ws.join(SUITE))?;
     // A library's host, linking the staged subject; its binary is the
     // subject binary the suite starts.
     if let (Some(dir), Some(package)) = (ex.host_dir(), &ex.host_package) {
-        stage_program(&dir, package, &subject_bin_name(ex), Some(&ex.dir), &ws.join(HOST))?;
+        stage_program(&dir, package, &subject_bin_name(ex, slot), Some(&ex.dir), &ws.join(HOST))?;
     }
-    Ok(Staged { ws })
+    Ok(Staged { ws, slot })
 }
 
 /// A kit program (a suite, a host) staged in `to`: its `src/` and
@@ -226,7 +231,7 @@ pub fn prepare_reference(kit: &Kit, ex: &Exercise) -> Result<(Staged, u64)> {
         h.eat(p.to_string_lossy().as_bytes());
         h.eat(&bytes);
     }
-    Ok((Staged { ws }, h.0))
+    Ok((Staged { ws, slot: 0 }, h.0))
 }
 
 /// The staging workspace's manifest for `members`: the kit's shared
@@ -278,16 +283,65 @@ fn rewrite_manifest(dir: &Path, bytes: &[u8], exercise: Option<&Path>) -> Result
 /// Staged binaries get names of their own: cargo copies every binary to
 /// `target/debug/<name>`, and the kit's workspace builds binaries with the
 /// original names into the same folder.
-pub fn subject_bin_name(ex: &Exercise) -> String {
-    format!("grade-{}-{}", ex.id, ex.meta.subject_bin.as_deref().unwrap_or("subject"))
+pub fn subject_bin_name(ex: &Exercise, slot: u32) -> String {
+    format!("grade-{}-{}{}", ex.id, ex.meta.subject_bin.as_deref().unwrap_or("subject"), slot_suffix(slot))
 }
 
 pub fn reference_bin_name(ex: &Exercise) -> String {
     format!("grade-{}-reference", ex.id)
 }
 
-pub fn suite_bin_name(ex: &Exercise) -> String {
-    format!("grade-{}-suite", ex.id)
+pub fn suite_bin_name(ex: &Exercise, slot: u32) -> String {
+    format!("grade-{}-suite{}", ex.id, slot_suffix(slot))
+}
+
+/// Grades of one exercise at the same time (`batch --jobs`, shards run
+/// side by side on one machine, two terminals) each take a staging slot:
+/// a workspace of its own (`ws/<id>-slot2/slot2/subject`) and binary names
+/// of its own (`...-suite-slot2`), so none rebuilds, rewrites or runs
+/// another's subject. Slot 0 has no suffix. A batch's grade takes the
+/// first free slot, trying its process's preferred one first (a `--jobs`
+/// worker's own, so each worker keeps one slot warm); if all are busy it
+/// waits for it. Other grades (a student's, `check`, `mutants`) wait for
+/// slot 0, as they always did: a slot's first grade compiles the suite.
+pub const SLOTS: u32 = 8;
+
+static PREFERRED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+static ROAMING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// This process grades a class: its grades may take any free slot, `slot`
+/// first.
+pub fn prefer_slot(slot: u32) {
+    PREFERRED.store(slot % SLOTS, std::sync::atomic::Ordering::Relaxed);
+    ROAMING.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+pub fn roaming() -> bool {
+    ROAMING.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+pub fn preferred_slot() -> u32 {
+    PREFERRED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Where the staged members sit below the staging workspace's root: one
+/// folder down in slots other than 0, since cargo names a member's
+/// artifacts after its path relative to the workspace and every slot
+/// shares the target directory.
+pub fn member_prefix(slot: u32) -> String {
+    if slot > 0 {
+        format!("slot{slot}/")
+    } else {
+        String::new()
+    }
+}
+
+pub fn slot_suffix(slot: u32) -> String {
+    if slot > 0 {
+        format!("-slot{slot}")
+    } else {
+        String::new()
+    }
 }
 
 fn rename_bin(manifest: &mut toml::Table, old: &str, new: &str, default_path: &str) {

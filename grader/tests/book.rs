@@ -103,7 +103,7 @@ fn commands(text: &str) -> Vec<String> {
 }
 
 fn help_of(sub: Option<&str>) -> String {
-    let mut args: Vec<&str> = sub.into_iter().collect();
+    let mut args: Vec<&str> = sub.map(|s| s.split_whitespace().collect()).unwrap_or_default();
     args.push("--help");
     let o = cargo_grade(&args);
     assert_eq!(code(&o), 0, "{args:?}: {}", stderr(&o));
@@ -139,8 +139,10 @@ fn every_cargo_grade_command_in_the_book_exists() {
             .collect();
         for cmd in commands(&text) {
             let words: Vec<&str> = cmd.split_whitespace().collect();
-            let (help, rest) = match words.first() {
-                Some(w) if subcommands.contains(w) => (help_of(Some(w)), &words[1..]),
+            let (help, rest) = match (words.first(), words.get(1)) {
+                // A command with subcommands of its own: `gradebook merge`.
+                (Some(w), Some(inner)) if *w == "gradebook" => (help_of(Some(&format!("{w} {inner}"))), &words[2..]),
+                (Some(w), _) if subcommands.contains(w) => (help_of(Some(w)), &words[1..]),
                 _ => (top_help.clone(), &words[..]),
             };
             for w in rest {
@@ -167,7 +169,7 @@ fn every_cargo_grade_command_in_the_book_exists() {
                     || t.contains('<')
                     || t.starts_with('.')
                     || t.starts_with('/');
-                let is_new = words.first() == Some(&"new") || words.first() == Some(&"batch");
+                let is_new = ["new", "batch", "gradebook"].iter().any(|c| words.first() == Some(c));
                 if !placeholder && !is_new && !created.iter().any(|c| c == t) {
                     let o = cargo_grade(&["hint", t, "--all"]);
                     assert_eq!(

@@ -165,3 +165,73 @@ fn output_to_a_file() {
     assert!(stdout(&o).is_empty());
     assert!(std::fs::read_to_string(&file).unwrap().starts_with("<?xml"));
 }
+
+/// What GitHub Classroom's reporter (autograding-grading-reporter) does with
+/// a runner's `result` output: decode base64, parse JSON, sum the tests'
+/// `score` out of `max_score`, fail the job on a `fail` or `error` status.
+fn as_the_classroom_reporter_reads(github_output: &std::path::Path) -> (serde_json::Value, u64) {
+    let text = std::fs::read_to_string(github_output).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1, "one `result=` line: {text}");
+    let encoded = lines[0].strip_prefix("result=").expect("a step output named result");
+    let mut child = std::process::Command::new("base64")
+        .arg("-d")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("coreutils base64");
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(encoded.as_bytes()).unwrap();
+    let decoded = child.wait_with_output().unwrap();
+    assert!(decoded.status.success(), "not base64: {encoded}");
+    let r: serde_json::Value = serde_json::from_slice(&decoded.stdout).expect("JSON");
+    assert_eq!(r["version"], 1);
+    assert!(["pass", "fail", "error"].contains(&r["status"].as_str().unwrap()), "{r}");
+    let tests = r["tests"].as_array().expect("tests");
+    let mut points = 0;
+    for t in tests {
+        assert!(t["name"].is_string() && t["message"].is_string(), "{t}");
+        assert!(["pass", "fail", "error"].contains(&t["status"].as_str().unwrap()), "{t}");
+        points += t["score"].as_u64().expect("score");
+    }
+    (r, points)
+}
+
+#[test]
+fn classroom_result_decodes_to_what_the_reporter_reads() {
+    let _g = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let grade = |sub: &std::path::Path, name: &str| {
+        let out = dir.path().join(name);
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-grade"))
+            .current_dir(kit_root())
+            .args(["01-bind", "--submission", sub.to_str().unwrap(), "--format", "classroom", "--seed", "7"])
+            .env("GITHUB_OUTPUT", &out)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        (o, out)
+    };
+    let good = reference_submission("01-bind");
+    let (o, out) = grade(good.path(), "good");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("01-bind: 19/19 points"), "{}", stdout(&o));
+    let (r, points) = as_the_classroom_reporter_reads(&out);
+    assert_eq!((r["status"].as_str(), r["max_score"].as_u64(), points), (Some("pass"), Some(19), 19));
+
+    let nasty =
+        submission("01-bind", &[("main.rs", "fn main() { println!(\"::error::pwned\"); std::process::exit(3); }")]);
+    let (o, out) = grade(nasty.path(), "bad");
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(!stdout(&o).contains("pwned"), "student output reached the log: {}", stdout(&o));
+    let (r, points) = as_the_classroom_reporter_reads(&out);
+    assert_eq!((r["status"].as_str(), points), (Some("fail"), 0));
+    let failing: Vec<&serde_json::Value> =
+        r["tests"].as_array().unwrap().iter().filter(|t| t["status"] != "pass").collect();
+    assert!(failing.iter().any(|t| t["name"].as_str().unwrap().starts_with("01-bind bind.")), "{r}");
+
+    let (o, out) = grade(&dir.path().join("no-such-checkout"), "none");
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    let (r, _) = as_the_classroom_reporter_reads(&out);
+    assert_eq!(r["status"], "error");
+}

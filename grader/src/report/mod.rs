@@ -2,6 +2,7 @@
 //! and runs nothing. A new format is one file here plus one line in
 //! [`FORMATS`].
 
+pub mod classroom;
 pub mod github;
 pub mod gradescope;
 pub mod human;
@@ -74,6 +75,11 @@ pub const FORMATS: &[Entry] = &[
         name: "github",
         about: "GitHub Actions: `::error` annotations, and a Markdown job summary written to $GITHUB_STEP_SUMMARY (or --output)",
         make: github::reporter,
+    },
+    Entry {
+        name: "classroom",
+        about: "GitHub Classroom: `result=<base64 JSON>` for the autograding reporter, appended to $GITHUB_OUTPUT (or --output)",
+        make: classroom::reporter,
     },
 ];
 
