@@ -139,6 +139,12 @@ impl Gen<'_> {
 
 /// A random zone for `rng`.
 pub fn random(rng: &mut fastrand::Rng) -> Zone {
+    let above = rng.bool();
+    random_shaped(rng, above)
+}
+
+/// A random zone whose SOA TTL is above its MINIMUM field, or below.
+pub fn random_shaped(rng: &mut fastrand::Rng, soa_ttl_above_minimum: bool) -> Zone {
     let tld = ["test", "example", "xyz", "lab"][rng.usize(0..4)];
     let mut g =
         Gen { rng, origin: String::new(), text: String::new(), taken: BTreeSet::new(), previous_owner: String::new() };
@@ -146,8 +152,11 @@ pub fn random(rng: &mut fastrand::Rng) -> Zone {
     let origin = g.origin.clone();
     let default_ttl = g.rng.u32(30..90_000);
     let _ = writeln!(g.text, "; a random zone drawn by the suite\n$ORIGIN {origin}\n$TTL {default_ttl}");
-    let minimum = g.rng.u32(5..7200);
-    let soa_ttl = g.ttl().map(|t| format!("{t} ")).unwrap_or_default();
+    // The SOA's TTL above or below its MINIMUM: a negative answer's TTL is
+    // the lesser of the two, and either may be it.
+    let minimum = g.rng.u32(60..7200);
+    let soa_ttl = if soa_ttl_above_minimum { minimum + g.rng.u32(1..5000) } else { g.rng.u32(1..minimum) };
+    let soa_ttl = format!("{soa_ttl} ");
     let _ = writeln!(
         g.text,
         "@ {soa_ttl}IN SOA ns1 hostmaster.{origin} (\n        {} ; serial\n        {} {} {}\n        {minimum} ) ; minimum",
@@ -232,13 +241,30 @@ pub fn random(rng: &mut fastrand::Rng) -> Zone {
     }
     data.push((format!("{big_rel}.{origin}"), vec![RecordType::TXT]));
 
-    // Aliases: chains into the zone, dangling, out of the zone, loops.
+    // Aliases: every kind in every zone (a chain of two into the data,
+    // dangling, out of the zone, a self loop, a loop of two), then a few at
+    // random.
+    #[derive(Clone, Copy)]
+    enum Kind {
+        Next,
+        Data,
+        Dangling,
+        Outside,
+        SelfLoop,
+        Prev,
+        Back,
+    }
+    use Kind::*;
+    let mut kinds = vec![Next, Data, Dangling, Outside, SelfLoop, Next, Prev];
+    for _ in 0..g.rng.usize(0..4) {
+        kinds.push([Data, Next, Dangling, Outside, Back][g.rng.usize(0..5)]);
+    }
     let mut aliases: Vec<String> = Vec::new();
-    let count = g.rng.usize(4..9);
-    let alias_rels: Vec<String> = (0..count).map(|_| g.fresh()).collect();
-    for (i, rel) in alias_rels.iter().enumerate() {
-        let target = match g.rng.u8(0..10) {
-            0..=2 => {
+    let alias_rels: Vec<String> = kinds.iter().map(|_| g.fresh()).collect();
+    for (i, (rel, kind)) in alias_rels.iter().zip(&kinds).enumerate() {
+        let kind = if matches!(kind, Next) && i + 1 == alias_rels.len() { Data } else { *kind };
+        let target = match kind {
+            Data => {
                 let pick = data[g.rng.usize(0..data.len())].0.clone();
                 if g.rng.bool() {
                     pick
@@ -246,15 +272,16 @@ pub fn random(rng: &mut fastrand::Rng) -> Zone {
                     pick.strip_suffix(&format!(".{origin}")).map(str::to_string).unwrap_or(pick)
                 }
             }
-            3..=5 if i + 1 < alias_rels.len() => g.target(&alias_rels[i + 1].clone()),
-            6 => {
+            Next => g.target(&alias_rels[i + 1].clone()),
+            Dangling => {
                 let nowhere = format!("{}.{}", g.word(3, 6), g.word(3, 5));
                 g.target(&nowhere)
             }
-            7 => format!("www.{}.net.", g.word(3, 7)),
-            8 => g.target(&rel.clone()),
-            _ => {
-                let back = alias_rels[g.rng.usize(0..=i)].clone();
+            Outside => format!("www.{}.net.", g.word(3, 7)),
+            SelfLoop => g.target(&rel.clone()),
+            Prev => g.target(&alias_rels[i - 1].clone()),
+            Back => {
+                let back = alias_rels[g.rng.usize(0..i)].clone();
                 g.target(&back)
             }
         };

@@ -15,6 +15,10 @@ use crate::zonegen::{self, mixed_case, TYPES};
 
 async fn setup(cx: &mut Ctx) -> Result<(Pair, Arc<String>), harness::Failure> {
     let zone = zonegen::random(cx.rng());
+    start(cx, zone).await
+}
+
+async fn start(cx: &mut Ctx, zone: zonegen::Zone) -> Result<(Pair, Arc<String>), harness::Failure> {
     let text = Arc::new(zone.text.clone());
     Ok((Pair::start(cx, zone).await?, text))
 }
@@ -73,7 +77,9 @@ pub async fn cname(mut cx: Ctx) -> CheckResult {
 
 /// Names that do not exist: NXDOMAIN with the SOA.
 pub async fn nxdomain(mut cx: Ctx) -> CheckResult {
-    let (pair, text) = setup(&mut cx).await?;
+    // A negative answer's SOA TTL is MINIMUM here, the SOA's own TTL in nodata.
+    let zone = zonegen::random_shaped(cx.rng(), true);
+    let (pair, text) = start(&mut cx, zone).await?;
     let mut asks = Vec::new();
     for _ in 0..30 {
         let name = pair.zone.missing(cx.rng());
@@ -85,7 +91,8 @@ pub async fn nxdomain(mut cx: Ctx) -> CheckResult {
 
 /// Names that exist without the type asked: NOERROR, no answer, the SOA.
 pub async fn nodata(mut cx: Ctx) -> CheckResult {
-    let (pair, text) = setup(&mut cx).await?;
+    let zone = zonegen::random_shaped(cx.rng(), false);
+    let (pair, text) = start(&mut cx, zone).await?;
     let mut asks = Vec::new();
     for (name, types) in pair.zone.data.clone() {
         let missing: Vec<RecordType> = TYPES.iter().copied().filter(|t| !types.contains(t)).collect();
