@@ -1,16 +1,18 @@
 //! One question as a differential case, and the loop that asks both
 //! servers.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use harness::differential::{Case, Differential, Side};
-use harness::{CheckResult, Ctx, Failure};
+use harness::{Ctx, Failure};
 use hickory_proto::op::OpCode;
 use hickory_proto::rr::{DNSClass, RecordType};
 
-use crate::servers::Pair;
+use crate::servers::{start, write_zone, Dns};
 use crate::wire::{self, Via};
+use crate::zonegen::Zone;
 
 /// A question: its name (in the case it is asked), type, class, opcode and
 /// transport, and the zone file both servers read.
@@ -65,21 +67,43 @@ impl Case for Ask {
     }
 }
 
-/// Ask both servers every question and fail on the first answer that
-/// differs (sections compared as sets of records).
-pub async fn compare(cx: &Ctx, pair: &Pair, rule: &str, asks: Vec<Ask>) -> CheckResult {
+/// Ask the reference every question (and every smaller version of it),
+/// stop it, then ask your server and fail on the first answer that differs
+/// (sections compared as sets of records). The reference never runs beside
+/// your server: the sandbox confines TCP, not UDP, so a program could
+/// otherwise find the reference's port and relay its answers. Returns your
+/// server, still running, for checks that go on with it.
+pub async fn compare(cx: &Ctx, zone: &Zone, rule: &str, asks: Vec<Ask>) -> Result<Dns, Failure> {
     let limit = cx.step_timeout();
-    let yours = pair.yours.addr;
-    let reference = pair.reference.addr;
-    let mut next_id: u16 = cx.seed() as u16;
+    let file = write_zone(&zone.text)?;
+    let mut known: HashMap<String, String> = HashMap::new();
+    {
+        let reference_bin = harness::differential::reference(cx)?;
+        let reference = start(cx, reference_bin, &file.path).await.map_err(|f| {
+            Failure::new(format!("the kit's reference solution did not start; please report it: {}", f.message()))
+        })?;
+        for ask in asks.iter().flat_map(|a| std::iter::once(a.clone()).chain(a.shrink())) {
+            if !known.contains_key(&ask.dig()) {
+                let answer = ask_once(reference.addr, &ask, 1, limit).await?;
+                known.insert(ask.dig(), answer);
+            }
+        }
+    }
+    let yours = start(cx, cx.subject(), &file.path).await?;
+    let addr = yours.addr;
+    let known = &known;
     Differential::new(rule)
-        .run(asks, |side, ask: Ask| {
-            next_id = next_id.wrapping_add(1);
-            let id = next_id;
-            let addr = if side == Side::Yours { yours } else { reference };
-            async move { ask_once(addr, &ask, id, limit).await }
+        .run(asks, |side, ask: Ask| async move {
+            match side {
+                Side::Reference => known
+                    .get(&ask.dig())
+                    .cloned()
+                    .ok_or_else(|| Failure::new(format!("no answer of the reference kept for {}", ask.dig()))),
+                Side::Yours => ask_once(addr, &ask, 1, limit).await,
+            }
         })
-        .await
+        .await?;
+    Ok(yours)
 }
 
 /// One question to one server, the answer rendered for a diff.

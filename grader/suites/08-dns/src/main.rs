@@ -17,6 +17,7 @@ fn main() -> ExitCode {
     harness::Suite::new("08-dns", env!("CARGO_MANIFEST_DIR"))
         .subject_bin("dns")
         .check("start.listens", start::listens)
+        .check("start.port_taken", start::port_taken)
         .check("answers.records", answers::records)
         .check("answers.case", answers::case)
         .check("answers.cname", answers::cname)

@@ -9,8 +9,6 @@ use std::time::Duration;
 use harness::process::{free_port, Proc, Spawn};
 use harness::{Ctx, Failure};
 
-use crate::zonegen::Zone;
-
 /// A zone file written for one check (removed with it).
 pub struct ZoneFile {
     _dir: tempfile::TempDir,
@@ -53,24 +51,4 @@ pub async fn start(cx: &Ctx, bin: &Path, zone: &Path) -> Result<Dns, Failure> {
         .with_output(proc.output())
     })?;
     Ok(Dns { proc, addr })
-}
-
-/// Your server and the reference's, serving the same zone.
-pub struct Pair {
-    pub yours: Dns,
-    pub reference: Dns,
-    pub zone: Zone,
-    _file: ZoneFile,
-}
-
-impl Pair {
-    pub async fn start(cx: &Ctx, zone: Zone) -> Result<Pair, Failure> {
-        let file = write_zone(&zone.text)?;
-        let reference_bin = harness::differential::reference(cx)?;
-        let reference = start(cx, reference_bin, &file.path).await.map_err(|f| {
-            Failure::new(format!("the kit's reference solution did not start; please report it: {}", f.message()))
-        })?;
-        let yours = start(cx, cx.subject(), &file.path).await?;
-        Ok(Pair { yours, reference, zone, _file: file })
-    }
 }

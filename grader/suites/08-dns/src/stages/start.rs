@@ -1,5 +1,8 @@
 //! The server starts, prints its address and answers on UDP and TCP.
 
+use std::time::Duration;
+
+use harness::process::{Proc, Spawn};
 use harness::{fail, CheckResult, Ctx};
 use hickory_proto::op::{Message, MessageType, OpCode};
 use hickory_proto::rr::{DNSClass, RecordType};
@@ -36,5 +39,31 @@ pub async fn listens(mut cx: Ctx) -> CheckResult {
             );
         }
     }
+    Ok(())
+}
+
+/// A port whose TCP side is taken: a clear error and exit code 1, soon.
+pub async fn port_taken(mut cx: Ctx) -> CheckResult {
+    let zone = zonegen::random(cx.rng());
+    let file = write_zone(&zone.text)?;
+    // TCP held, UDP free: the server gets its UDP socket, then must give up.
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| harness::Failure::new(format!("bind: {e}")))?;
+    let port = holder.local_addr().map_err(|e| harness::Failure::new(format!("addr: {e}")))?.port();
+    let spec = Spawn::default()
+        .env("HOST", "127.0.0.1")
+        .env("PORT", port.to_string())
+        .env("ZONE_FILE", file.path.to_string_lossy().into_owned());
+    let mut proc = Proc::start(&cx, cx.subject(), &spec)?;
+    let Some(exited) = proc.wait_exit(Duration::from_secs(10)).await else {
+        fail!("with TCP port {port} taken by another program, your server was still running after 10 s: when a bind fails for a PORT that was given (not 0), print why and exit with code 1; retry only when PORT=0 let the system pick");
+    };
+    if exited.code != Some(1) || !exited.output.contains(&port.to_string()) {
+        return Err(harness::Failure::new(format!(
+            "with TCP port {port} taken by another program, your server must exit with code 1 and a message naming the port; it exited with {:?}",
+            exited.code
+        ))
+        .with_output(exited.output));
+    }
+    drop(holder);
     Ok(())
 }
