@@ -23,6 +23,8 @@ pub struct Zone {
     pub aliases: Vec<String>,
     /// A name whose TXT RRset does not fit in 512 bytes.
     pub big: String,
+    /// A name whose TXT answer is exactly 512 bytes (asked in its own case).
+    pub edge: String,
 }
 
 pub const TYPES: [RecordType; 7] = [
@@ -241,6 +243,19 @@ pub fn random_shaped(rng: &mut fastrand::Rng, soa_ttl_above_minimum: bool) -> Zo
     }
     data.push((format!("{big_rel}.{origin}"), vec![RecordType::TXT]));
 
+    // One answer of exactly 512 bytes over UDP (header 12, question n + 4,
+    // the record: a pointer to the question's name 2, type, class, TTL and
+    // length 10, then the two strings each after its length byte): it fits.
+    let edge_rel = format!("edge{}", g.word(2, 5));
+    g.taken.insert(edge_rel.clone());
+    let n = edge_rel.len() + 1 + origin.len() + 1;
+    let second = 512 - (12 + n + 4 + 12 + 2 + 255);
+    let one = g.word(255, 255);
+    let two = g.word(second, second);
+    let ttl = g.ttl();
+    g.line(&edge_rel, ttl, "TXT", &format!("\"{one}\" \"{two}\""));
+    data.push((format!("{edge_rel}.{origin}"), vec![RecordType::TXT]));
+
     // Aliases: every kind in every zone (a chain of two into the data,
     // dangling, out of the zone, a self loop, a loop of two), then a few at
     // random.
@@ -307,7 +322,8 @@ pub fn random_shaped(rng: &mut fastrand::Rng, soa_ttl_above_minimum: bool) -> Zo
         }
     }
     let big = format!("{big_rel}.{origin}");
-    Zone { origin, text: g.text, data, ents: ents.into_iter().collect(), aliases, big }
+    let edge = format!("{edge_rel}.{origin}");
+    Zone { edge, origin, text: g.text, data, ents: ents.into_iter().collect(), aliases, big }
 }
 
 impl Zone {

@@ -346,3 +346,25 @@ fn minimised_zones_keep_their_header() {
     let z = zonegen::random(&mut rng);
     assert!(z.text.contains(") ; minimum"), "minimise keeps the lines up to the SOA's end:\n{}", z.text);
 }
+
+/// The generator's sizes hold: the edge answer is exactly 512 bytes (so it
+/// fits), the big one is over (so it is truncated), for many zones.
+#[test]
+fn edge_and_big_answers_sit_either_side_of_512_bytes() {
+    let mut rng = fastrand::Rng::with_seed(7);
+    for _ in 0..200 {
+        let z = zonegen::random(&mut rng);
+        let zone = zone::Zone::parse(&z.text, "zone.txt").expect("the reference reads generated zones");
+        for (name, fits) in [(&z.edge, true), (&z.big, false)] {
+            let packet = wire::question(1, name, RecordType::TXT, DNSClass::IN, OpCode::Query);
+            let whole = server::reply(&zone, &packet, server::Transport::Tcp).expect("an answer");
+            let udp = server::reply(&zone, &packet, server::Transport::Udp).expect("an answer");
+            if fits {
+                assert_eq!(whole.len(), 512, "{name}:\n{}", z.text);
+                assert_eq!(udp, whole);
+            } else {
+                assert!(whole.len() > 512 && udp.len() < 512, "{name}: {} bytes", whole.len());
+            }
+        }
+    }
+}

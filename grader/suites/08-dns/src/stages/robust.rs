@@ -65,6 +65,14 @@ pub async fn malformed(mut cx: Ctx) -> CheckResult {
     let mut two = good.clone();
     two[5] = 2;
     cases.push(("a header announcing two questions, with one", two));
+    // Two whole questions: a server answers exactly one.
+    let mut m = hickory_proto::op::Message::from_vec(&good).map_err(|e| Failure::new(e.to_string()))?;
+    let again = m.queries()[0].clone();
+    m.add_query(again);
+    cases.push((
+        "a message with two questions (a server answers exactly one)",
+        m.to_vec().map_err(|e| Failure::new(e.to_string()))?,
+    ));
     // No question at all.
     let mut none = good[..12].to_vec();
     none[5] = 0;

@@ -87,6 +87,7 @@ pub async fn truncation(mut cx: Ctx) -> CheckResult {
         Ask::new(&text, &big, RecordType::TXT, Via::Tcp),
         Ask::new(&text, &mixed_case(cx.rng(), &big), RecordType::TXT, Via::Udp),
         Ask::new(&text, &big, RecordType::A, Via::Udp),
+        Ask::new(&text, &zone.edge, RecordType::TXT, Via::Udp),
         Ask::new(&text, &zone.origin, RecordType::SOA, Via::Udp),
     ];
     compare(&cx, &zone, "Over UDP an answer is at most 512 bytes: one that does not fit is sent as the header and question with the TC flag, and the client asks again over TCP, where the whole answer goes. Answers that fit are never truncated.", asks).await.map(drop)
