@@ -21,6 +21,7 @@ fn main() -> ExitCode {
         .check("answers.records", answers::records)
         .check("answers.case", answers::case)
         .check("answers.cname", answers::cname)
+        .check("answers.kit_zone", answers::kit_zone)
         .check("negative.nxdomain", answers::nxdomain)
         .check("negative.nodata", answers::nodata)
         .check("negative.refused", answers::refused)

@@ -136,3 +136,34 @@ pub async fn refused(mut cx: Ctx) -> CheckResult {
     cx.rng().shuffle(&mut asks);
     compare(&cx, &pair.zone, "A question for a name outside the zone (its parent, a sibling, another domain) is not this server's to answer: REFUSED, without the AA flag. So is another class than IN and a zone transfer (AXFR). An opcode other than QUERY gets NOTIMP.", asks).await.map(drop)
 }
+
+/// The kit's own zone (the one the book uses) and the chapter's dig
+/// commands, against the snapshot recorded from the reference.
+pub async fn kit_zone(cx: Ctx) -> CheckResult {
+    let path = cx.exercise_dir().join("src/zones/kit.zone");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| harness::Failure::new(format!("could not read the kit's zone {}: {e}", path.display())))?;
+    let file = crate::servers::write_zone(&text)?;
+    let server = crate::servers::start(&cx, cx.subject(), &file.path).await?;
+    let zone = Arc::new(text);
+    let questions = [
+        ("backend-demo.xyz.", RecordType::A, Via::Udp),
+        ("www.backend-demo.xyz.", RecordType::A, Via::Udp),
+        ("api.backend-demo.xyz.", RecordType::AAAA, Via::Udp),
+        ("WWW.Frontend-Demo.XYZ.", RecordType::AAAA, Via::Udp),
+        ("backend-demo.xyz.", RecordType::MX, Via::Tcp),
+        ("backend-demo.xyz.", RecordType::TXT, Via::Udp),
+        ("nosuch.xyz.", RecordType::A, Via::Udp),
+        ("backend-demo.xyz.", RecordType::SRV, Via::Udp),
+        ("xyz.", RecordType::NS, Via::Udp),
+        ("example.com.", RecordType::A, Via::Udp),
+    ];
+    let mut out = String::new();
+    for (name, qtype, via) in questions {
+        let ask = Ask::new(&zone, name, qtype, via);
+        out.push_str(&format!("$ {}\n", ask.dig()));
+        out.push_str(&crate::cases::ask_once(server.addr, &ask, 1, cx.step_timeout()).await?);
+        out.push('\n');
+    }
+    harness::snapshot::compare(&cx, "answers.kit_zone", &out)
+}
