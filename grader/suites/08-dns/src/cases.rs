@@ -84,7 +84,7 @@ pub async fn compare(cx: &Ctx, zone: &Zone, rule: &str, asks: Vec<Ask>) -> Resul
         })?;
         for ask in asks.iter().flat_map(|a| std::iter::once(a.clone()).chain(a.shrink())) {
             if !known.contains_key(&ask.dig()) {
-                let answer = ask_once(reference.addr, &ask, 1, limit).await?;
+                let answer = ask_once(reference.addr, &ask, known.len() as u16, limit).await?;
                 known.insert(ask.dig(), answer);
             }
         }
@@ -92,14 +92,20 @@ pub async fn compare(cx: &Ctx, zone: &Zone, rule: &str, asks: Vec<Ask>) -> Resul
     let yours = start(cx, cx.subject(), &file.path).await?;
     let addr = yours.addr;
     let known = &known;
+    // A fresh id for every question: an answer must carry the one it was asked with.
+    let mut next_id = cx.seed() as u16;
     Differential::new(rule)
-        .run(asks, |side, ask: Ask| async move {
-            match side {
-                Side::Reference => known
-                    .get(&ask.dig())
-                    .cloned()
-                    .ok_or_else(|| Failure::new(format!("no answer of the reference kept for {}", ask.dig()))),
-                Side::Yours => ask_once(addr, &ask, 1, limit).await,
+        .run(asks, |side, ask: Ask| {
+            next_id = next_id.wrapping_add(7919);
+            let id = next_id;
+            async move {
+                match side {
+                    Side::Reference => known
+                        .get(&ask.dig())
+                        .cloned()
+                        .ok_or_else(|| Failure::new(format!("no answer of the reference kept for {}", ask.dig()))),
+                    Side::Yours => ask_once(addr, &ask, id, limit).await,
+                }
             }
         })
         .await?;
