@@ -12,26 +12,23 @@ use crate::cases::{compare, Ask};
 use crate::wire::Via;
 use crate::zonegen::{self, mixed_case, TYPES};
 
-struct Setup {
-    zone: zonegen::Zone,
-}
-
-fn setup(cx: &mut Ctx) -> (Setup, Arc<String>) {
+/// A random zone and its text, shared by the cases that show it.
+fn setup(cx: &mut Ctx) -> (zonegen::Zone, Arc<String>) {
     let zone = zonegen::random(cx.rng());
-    start(zone)
+    with_text(zone)
 }
 
-fn start(zone: zonegen::Zone) -> (Setup, Arc<String>) {
+fn with_text(zone: zonegen::Zone) -> (zonegen::Zone, Arc<String>) {
     let text = Arc::new(zone.text.clone());
-    (Setup { zone }, text)
+    (zone, text)
 }
 
 /// Every RRset of the zone, asked by its name and type.
 pub async fn records(mut cx: Ctx) -> CheckResult {
-    let (pair, text) = setup(&mut cx);
+    let (zone, text) = setup(&mut cx);
     let mut asks = Vec::new();
-    for (name, types) in &pair.zone.data {
-        if name == &pair.zone.big {
+    for (name, types) in &zone.data {
+        if name == &zone.big {
             continue;
         }
         for t in types {
@@ -40,15 +37,15 @@ pub async fn records(mut cx: Ctx) -> CheckResult {
         asks.push(Ask::new(&text, name, RecordType::ANY, Via::Udp));
     }
     cx.rng().shuffle(&mut asks);
-    compare(&cx, &pair.zone, "An answer holds every record of the name and type asked (every RRset of the name for ANY), each with the TTL the zone file gives it, and the AA flag: this server is the authority for the zone.", asks).await.map(drop)
+    compare(&cx, &zone, "An answer holds every record of the name and type asked (every RRset of the name for ANY), each with the TTL the zone file gives it, and the AA flag: this server is the authority for the zone.", asks).await.map(drop)
 }
 
 /// The same questions with letters in random case.
 pub async fn case(mut cx: Ctx) -> CheckResult {
-    let (pair, text) = setup(&mut cx);
+    let (zone, text) = setup(&mut cx);
     let mut asks = Vec::new();
-    for (name, types) in pair.zone.data.clone() {
-        if name == pair.zone.big {
+    for (name, types) in zone.data.clone() {
+        if name == zone.big {
             continue;
         }
         for t in types {
@@ -57,67 +54,67 @@ pub async fn case(mut cx: Ctx) -> CheckResult {
         }
     }
     for _ in 0..10 {
-        let missing = pair.zone.missing(cx.rng());
+        let missing = zone.missing(cx.rng());
         let asked = mixed_case(cx.rng(), &missing);
         let t = TYPES[cx.rng().usize(0..TYPES.len())];
         asks.push(Ask::new(&text, &asked, t, Via::Udp));
     }
     cx.rng().shuffle(&mut asks);
-    compare(&cx, &pair.zone, "Names match whatever their case (WWW.Example.test is www.example.test), and the answer keeps the question's case: the question section and the owner of the records for the name asked are spelled as the question spelled them.", asks).await.map(drop)
+    compare(&cx, &zone, "Names match whatever their case (WWW.Example.test is www.example.test), and the answer keeps the question's case: the question section and the owner of the records for the name asked are spelled as the question spelled them.", asks).await.map(drop)
 }
 
 /// Aliases: chains inside the zone, to missing names, out of the zone, loops.
 pub async fn cname(mut cx: Ctx) -> CheckResult {
-    let (pair, text) = setup(&mut cx);
+    let (zone, text) = setup(&mut cx);
     let mut asks = Vec::new();
-    for name in pair.zone.aliases.clone() {
+    for name in zone.aliases.clone() {
         for t in [RecordType::A, RecordType::CNAME, TYPES[cx.rng().usize(0..TYPES.len())], RecordType::TXT] {
             asks.push(Ask::new(&text, &name, t, Via::Udp));
         }
     }
     cx.rng().shuffle(&mut asks);
-    compare(&cx, &pair.zone, "A name that is an alias answers with its CNAME; unless the question asked for the CNAME itself, the answer goes on with the records of the target when the target is in the zone, alias after alias, each CNAME once (a loop stops where it comes back). The last name decides: NXDOMAIN if it does not exist, the SOA in authority if it has nothing of the type asked.", asks).await.map(drop)
+    compare(&cx, &zone, "A name that is an alias answers with its CNAME; unless the question asked for the CNAME itself, the answer goes on with the records of the target when the target is in the zone, alias after alias, each CNAME once (a loop stops where it comes back). The last name decides: NXDOMAIN if it does not exist, the SOA in authority if it has nothing of the type asked.", asks).await.map(drop)
 }
 
 /// Names that do not exist: NXDOMAIN with the SOA.
 pub async fn nxdomain(mut cx: Ctx) -> CheckResult {
     // A negative answer's SOA TTL is MINIMUM here, the SOA's own TTL in nodata.
     let zone = zonegen::random_shaped(cx.rng(), true);
-    let (pair, text) = start(zone);
+    let (zone, text) = with_text(zone);
     let mut asks = Vec::new();
     for _ in 0..30 {
-        let name = pair.zone.missing(cx.rng());
+        let name = zone.missing(cx.rng());
         let t = TYPES[cx.rng().usize(0..TYPES.len())];
         asks.push(Ask::new(&text, &name, t, Via::Udp));
     }
-    compare(&cx, &pair.zone, "A name that does not exist in the zone gets NXDOMAIN, the AA flag, and the zone's SOA in the authority section with the TTL a resolver may remember the \"no\": the lesser of the SOA's TTL and its MINIMUM field (RFC 2308).", asks).await.map(drop)
+    compare(&cx, &zone, "A name that does not exist in the zone gets NXDOMAIN, the AA flag, and the zone's SOA in the authority section with the TTL a resolver may remember the \"no\": the lesser of the SOA's TTL and its MINIMUM field (RFC 2308).", asks).await.map(drop)
 }
 
 /// Names that exist without the type asked: NOERROR, no answer, the SOA.
 pub async fn nodata(mut cx: Ctx) -> CheckResult {
     let zone = zonegen::random_shaped(cx.rng(), false);
-    let (pair, text) = start(zone);
+    let (zone, text) = with_text(zone);
     let mut asks = Vec::new();
-    for (name, types) in pair.zone.data.clone() {
+    for (name, types) in zone.data.clone() {
         let missing: Vec<RecordType> = TYPES.iter().copied().filter(|t| !types.contains(t)).collect();
         let t = missing[cx.rng().usize(0..missing.len())];
         asks.push(Ask::new(&text, &name, t, Via::Udp));
     }
-    for name in pair.zone.ents.clone() {
+    for name in zone.ents.clone() {
         let t = TYPES[cx.rng().usize(0..TYPES.len())];
         asks.push(Ask::new(&text, &name, t, Via::Udp));
         asks.push(Ask::new(&text, &name, RecordType::ANY, Via::Udp));
     }
-    let first = pair.zone.data[0].0.clone();
+    let first = zone.data[0].0.clone();
     asks.push(Ask::new(&text, &first, RecordType::SRV, Via::Udp));
     cx.rng().shuffle(&mut asks);
-    compare(&cx, &pair.zone, "A name that exists without records of the type asked (NODATA) gets NOERROR with an empty answer and the SOA in the authority section, never NXDOMAIN: the name is there. A name with only names below it (b.example.test when a.b.example.test exists) exists too.", asks).await.map(drop)
+    compare(&cx, &zone, "A name that exists without records of the type asked (NODATA) gets NOERROR with an empty answer and the SOA in the authority section, never NXDOMAIN: the name is there. A name with only names below it (b.example.test when a.b.example.test exists) exists too.", asks).await.map(drop)
 }
 
 /// Other zones, other classes, zone transfers and other opcodes.
 pub async fn refused(mut cx: Ctx) -> CheckResult {
-    let (pair, text) = setup(&mut cx);
-    let origin = pair.zone.origin.clone();
+    let (zone, text) = setup(&mut cx);
+    let origin = zone.origin.clone();
     let parent = origin.split_once('.').map(|(_, p)| p.to_string()).unwrap_or_default();
     let word: String = cx.word(6);
     let mut asks = vec![
@@ -127,14 +124,14 @@ pub async fn refused(mut cx: Ctx) -> CheckResult {
         Ask::new(&text, &format!("{}{origin}", cx.word(3)), RecordType::A, Via::Udp),
         Ask::new(&text, ".", RecordType::NS, Via::Udp),
     ];
-    let name = pair.zone.data[cx.rng().usize(0..pair.zone.data.len())].0.clone();
+    let name = zone.data[cx.rng().usize(0..zone.data.len())].0.clone();
     asks.push(Ask { class: DNSClass::CH, ..Ask::new(&text, &name, RecordType::A, Via::Udp) });
     asks.push(Ask::new(&text, &origin, RecordType::AXFR, Via::Tcp));
     for op in [OpCode::Status, OpCode::Update, OpCode::Notify] {
         asks.push(Ask { op, ..Ask::new(&text, &name, RecordType::A, Via::Udp) });
     }
     cx.rng().shuffle(&mut asks);
-    compare(&cx, &pair.zone, "A question for a name outside the zone (its parent, a sibling, another domain) is not this server's to answer: REFUSED, without the AA flag. So is another class than IN and a zone transfer (AXFR). An opcode other than QUERY gets NOTIMP.", asks).await.map(drop)
+    compare(&cx, &zone, "A question for a name outside the zone (its parent, a sibling, another domain) is not this server's to answer: REFUSED, without the AA flag. So is another class than IN and a zone transfer (AXFR). An opcode other than QUERY gets NOTIMP.", asks).await.map(drop)
 }
 
 /// The kit's own zone (the one the book uses) and the chapter's dig
