@@ -201,8 +201,15 @@ pub fn random_shaped(rng: &mut fastrand::Rng, soa_ttl_above_minimum: bool) -> Zo
 
     // Names with data, some several labels deep.
     let mut rels: Vec<String> = Vec::new();
-    for _ in 0..g.rng.usize(5..11) {
-        let rel = if !rels.is_empty() && g.rng.u8(0..5) == 0 {
+    for i in 0..g.rng.usize(5..11) {
+        let rel = if i == 0 {
+            // The first leaves an empty non-terminal above it, in every zone.
+            let between = g.word(6, 8);
+            g.taken.insert(between.clone());
+            let child = format!("{}.{between}", g.word(2, 5));
+            g.taken.insert(child.clone());
+            child
+        } else if !rels.is_empty() && g.rng.u8(0..5) == 0 {
             let parent = rels[g.rng.usize(0..rels.len())].clone();
             let child = format!("{}.{parent}", g.word(2, 5));
             if !g.taken.insert(child.clone()) {
