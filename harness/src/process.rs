@@ -150,17 +150,21 @@ impl Proc {
     /// Wait for a stdout line starting with `listening on http://` and return
     /// the address it names. Fails if the program exits or stays silent.
     pub async fn wait_listening(&mut self, limit: Duration) -> Result<SocketAddr, Failure> {
+        self.wait_listening_on("http", limit).await
+    }
+
+    /// [`Proc::wait_listening`] for another scheme: `listening on dns://ADDR`
+    /// for a server that is not an HTTP one.
+    pub async fn wait_listening_on(&mut self, scheme: &str, limit: Duration) -> Result<SocketAddr, Failure> {
+        let prefix = format!("listening on {scheme}://");
         let deadline = tokio::time::Instant::now() + limit;
         loop {
-            let found = self
-                .lines
-                .borrow()
-                .iter()
-                .find_map(|l| l.trim_end().strip_prefix("listening on http://").map(str::to_string));
+            let found =
+                self.lines.borrow().iter().find_map(|l| l.trim_end().strip_prefix(prefix.as_str()).map(str::to_string));
             if let Some(addr) = found {
                 return addr.trim_end_matches('/').parse::<SocketAddr>().map_err(|_| {
                     Failure::new(format!(
-                        "printed `listening on http://{addr}`, but `{addr}` is not an address like 127.0.0.1:3001"
+                        "printed `{prefix}{addr}`, but `{addr}` is not an address like 127.0.0.1:3001"
                     ))
                     .with_output(self.output())
                 });
@@ -172,18 +176,18 @@ impl Proc {
                         let exited = self.wait_exit(Duration::from_secs(1)).await;
                         return Err(match exited {
                             Some(e) => Failure::new(format!(
-                                "the program exited ({}) before printing `listening on http://ADDR`",
+                                "the program exited ({}) before printing `{prefix}ADDR`",
                                 describe_code(e.code)
                             ))
                             .with_output(e.output),
-                            None => Failure::new("the program closed its stdout before printing `listening on http://ADDR`")
+                            None => Failure::new(format!("the program closed its stdout before printing `{prefix}ADDR`"))
                                 .with_output(self.output()),
                         });
                     }
                 }
                 _ = tokio::time::sleep_until(deadline) => {
                     return Err(Failure::new(format!(
-                        "the program did not print `listening on http://ADDR` within {} s",
+                        "the program did not print `{prefix}ADDR` within {} s",
                         limit.as_secs()
                     ))
                     .with_output(self.output()));

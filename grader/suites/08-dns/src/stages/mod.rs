@@ -1,0 +1,5 @@
+pub mod answers;
+pub mod dig;
+pub mod robust;
+pub mod start;
+pub mod transport;
