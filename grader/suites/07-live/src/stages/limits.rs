@@ -17,9 +17,10 @@ use crate::ws::{id_of, Event, Mute, Open};
 /// `LIVE_QUEUE` for the slow-reader check.
 const QUEUE: usize = 16;
 /// Likes during the stall: far more than the queue plus what the socket
-/// buffers of a stalled connection hold (measured: the reference closes
-/// the stalled socket after about 300 of these notifications).
-const SLOW_LIKES: usize = 900;
+/// buffers of a stalled connection hold (measured: the stalled client of
+/// the reference, with its 16 KiB send buffer, reads 327 to 351 of them
+/// before the close; the storm takes about half a second).
+const SLOW_LIKES: usize = 1500;
 const SLOW_IN_FLIGHT: usize = 8;
 /// The stalled client's receive buffer: small, so that its connection
 /// backs up after a few notifications rather than a few thousand.
