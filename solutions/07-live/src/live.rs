@@ -365,7 +365,7 @@ async fn run(
                 heard = Instant::now();
                 match message {
                     None => return Stop::Gone,
-                    Some(Err(e)) => return broken(&e),
+                    Some(Err(e)) => return broken(e),
                     Some(Ok(Message::Text(text))) => {
                         if text.len() > MAX_TEXT {
                             return Stop::Close(close_code::SIZE, "a message is at most 4096 bytes");
@@ -396,16 +396,14 @@ fn too_slow() -> Stop {
     Stop::Close(close_code::POLICY, "too slow to read: reconnect with ?after=LAST_ID")
 }
 
-/// A frame the WebSocket layer could not read: too big (1009), or not a
-/// valid frame (1002).
-fn broken(err: &axum::Error) -> Stop {
-    let text = err.to_string();
-    if text.contains("Space limit") || text.contains("too long") || text.contains("too big") {
-        Stop::Close(close_code::SIZE, "a message is at most 4096 bytes")
-    } else if text.contains("UTF-8") || text.contains("utf-8") {
-        Stop::Close(close_code::INVALID, "a text message must be UTF-8")
-    } else {
-        Stop::Close(close_code::PROTOCOL, "malformed frame")
+/// A frame the WebSocket layer could not read: too big (1009), text that
+/// is not UTF-8 (1007), or anything else that breaks the protocol (1002).
+fn broken(err: axum::Error) -> Stop {
+    use tokio_tungstenite::tungstenite::Error as WsError;
+    match err.into_inner().downcast_ref::<WsError>() {
+        Some(WsError::Capacity(_)) => Stop::Close(close_code::SIZE, "a message is at most 4096 bytes"),
+        Some(WsError::Utf8(_)) => Stop::Close(close_code::INVALID, "a text message must be UTF-8"),
+        _ => Stop::Close(close_code::PROTOCOL, "malformed frame"),
     }
 }
 
