@@ -1,0 +1,220 @@
+//! Stage replay: a client that reconnects with `?after=LAST_ID` gets every
+//! notification it missed, from the table, in order, then the live ones,
+//! with no duplicate and no gap, even while likes keep coming.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use harness::{CheckResult, Ctx, Failure};
+use tokio::task::JoinSet;
+
+use crate::api;
+use crate::fixture::{is_like, show, Fx, PUSH_LIMIT};
+use crate::world::{Seed, World};
+use crate::ws::{id_of, Event};
+
+/// Disconnect, miss some likes, reconnect with the last id seen: the
+/// missed ones come first, in order, then a live one.
+pub async fn after(mut cx: Ctx) -> CheckResult {
+    let likers = 6;
+    let seed = Seed::with_owners(&mut cx, likers + 1, vec![0, 0]);
+    let world = World::from_seed(&mut cx, seed)?;
+    let fx = Fx::start(&cx, world).await?;
+    let owner = &fx.world.users[0];
+    let post = fx.world.posts[0].id;
+    let mut ws = fx.socket(owner).await?;
+    let before = 1 + cx.rng().usize(..2);
+    for i in 0..before {
+        api::like(&fx.client, &fx.proc, post, &fx.world.users[1 + i]).await?;
+    }
+    let mut last = 0;
+    for i in 0..before {
+        let got = fx.push(&mut ws, "while connected").await?;
+        if !is_like(&got, None, post, &fx.world.users[1 + i]) {
+            return Err(fx.with_output(Failure::new(format!(
+                "while connected, push {} should be the like by {}, got {}",
+                i + 1,
+                fx.world.users[1 + i].name,
+                show(&got)
+            ))));
+        }
+        last = id_of(&got).unwrap_or(0);
+    }
+    ws.close().await;
+    // Missed while away.
+    let missed = 2 + cx.rng().usize(..2);
+    for i in before..before + missed {
+        api::like(&fx.client, &fx.proc, post, &fx.world.users[1 + i]).await?;
+    }
+    let table: Vec<i64> = api::notes(&fx.client, &fx.proc, owner).await?.iter().filter_map(id_of).collect();
+    let want: Vec<i64> = table.iter().copied().filter(|id| *id > last).collect();
+    let how = fx.how(owner).after(last);
+    let mut ws = fx.open(&how).await?;
+    let mut got = Vec::new();
+    while got.len() < want.len() {
+        match ws.next(PUSH_LIMIT).await {
+            Event::Push(v) => got.push(id_of(&v).unwrap_or(-1)),
+            other => {
+                return Err(fx.with_output(
+                    Failure::new(format!(
+                        "reconnected with ?after={last} after missing {missed} likes: the socket must first send the \
+                         missed notifications {want:?} (from the table, oldest first); got {got:?} and then {}",
+                        other.describe()
+                    ))
+                    .with_request(how.curl(fx.addr())),
+                ))
+            }
+        }
+    }
+    if got != want {
+        return Err(fx.with_output(
+            Failure::new(format!(
+                "reconnected with ?after={last}: the socket must send exactly the notifications with an id above \
+                 {last}, oldest first: {want:?}; got {got:?}"
+            ))
+            .with_request(how.curl(fx.addr())),
+        ));
+    }
+    // Then the live ones.
+    let liker = &fx.world.users[likers];
+    api::like(&fx.client, &fx.proc, post, liker).await?;
+    let live = fx.push(&mut ws, "after the replay, a new like").await?;
+    if !is_like(&live, None, post, liker) {
+        return Err(fx.with_output(Failure::new(format!(
+            "after the replay, the next push must be the new like by {}, got {} (nothing is sent twice)",
+            liker.name,
+            show(&live)
+        ))));
+    }
+    Ok(())
+}
+
+const STORM_LIKERS: usize = 30;
+const STORM_POSTS: usize = 3;
+const STORM_REQUESTS: usize = 150;
+const STORM_IN_FLIGHT: usize = 8;
+
+/// Likes and unlikes keep coming while the owner's client disconnects and
+/// reconnects with the last id it saw, over and over: what it receives,
+/// end to end, is the table, in order, each once.
+pub async fn storm(mut cx: Ctx) -> CheckResult {
+    let seed = Seed::with_owners(&mut cx, STORM_LIKERS + 1, vec![0; STORM_POSTS]);
+    let world = World::from_seed(&mut cx, seed)?;
+    let fx = Arc::new(Fx::start(&cx, world).await?);
+    let owner = fx.world.users[0].clone();
+
+    let mut plan = Vec::new();
+    for _ in 0..STORM_REQUESTS {
+        let who = 1 + cx.rng().usize(..STORM_LIKERS);
+        let post = cx.rng().usize(..STORM_POSTS);
+        plan.push((cx.rng().u8(..3) != 0, who, post));
+    }
+    let (done_tx, done_rx) = tokio::sync::watch::channel(false);
+    let storm_fx = fx.clone();
+    let storm = tokio::spawn(async move {
+        let mut set = JoinSet::new();
+        let mut plan = plan.into_iter();
+        let mut result = Ok(());
+        loop {
+            while set.len() < STORM_IN_FLIGHT {
+                let Some((like, who, post)) = plan.next() else { break };
+                let fx = storm_fx.clone();
+                set.spawn(async move {
+                    let (who, post) = (&fx.world.users[who], fx.world.posts[post].id);
+                    if like {
+                        api::like(&fx.client, &fx.proc, post, who).await
+                    } else {
+                        api::unlike(&fx.client, &fx.proc, post, who).await
+                    }
+                });
+            }
+            match set.join_next().await {
+                None => break,
+                Some(Ok(Err(f))) if result.is_ok() => result = Err(f),
+                _ => {}
+            }
+        }
+        let _ = done_tx.send(true);
+        result
+    });
+
+    // The client: read a few pushes (or none), go away, come back with
+    // ?after=LAST, until the storm is over.
+    let mut received: Vec<i64> = Vec::new();
+    let mut log: Vec<String> = Vec::new();
+    let mut last = 0i64;
+    let mut rounds = 0;
+    while !*done_rx.borrow() || rounds == 0 {
+        rounds += 1;
+        let how = fx.how(&owner).after(last);
+        let mut ws = fx.open(&how).await?;
+        log.push(format!("connect ?after={last}"));
+        let reads = cx.rng().usize(..4);
+        for _ in 0..reads {
+            match ws.next(Duration::from_millis(300)).await {
+                Event::Push(v) => {
+                    let id = id_of(&v).unwrap_or(-1);
+                    received.push(id);
+                    last = last.max(id);
+                }
+                Event::Silent => break,
+                // A slow client may be closed (1008); it comes back with ?after.
+                Event::Closed(_) | Event::Ended(_) => break,
+                other => {
+                    return Err(fx.with_output(Failure::new(format!(
+                        "the owner's socket sent {} during the like storm: only notifications are pushed",
+                        other.describe()
+                    ))))
+                }
+            }
+        }
+        log.push(format!("read {reads}, last id {last}"));
+        if cx.rng().bool() {
+            ws.close().await;
+        } else {
+            drop(ws); // gone without a close frame, as a phone losing its network
+        }
+    }
+    storm.await.map_err(|e| Failure::new(format!("the storm task failed: {e}")))??;
+
+    // Once more, after the storm: everything left.
+    let table: Vec<i64> = api::notes(&fx.client, &fx.proc, &owner).await?.iter().filter_map(id_of).collect();
+    let final_id = *table.last().unwrap_or(&0);
+    if last < final_id {
+        let how = fx.how(&owner).after(last);
+        let mut ws = fx.open(&how).await?;
+        log.push(format!("connect ?after={last} after the storm"));
+        while last < final_id {
+            match ws.next(PUSH_LIMIT).await {
+                Event::Push(v) => {
+                    let id = id_of(&v).unwrap_or(-1);
+                    received.push(id);
+                    last = last.max(id);
+                }
+                other => {
+                    log.push(format!("then {}", other.describe()));
+                    break;
+                }
+            }
+        }
+    }
+    if received != table {
+        let mut seen = std::collections::BTreeSet::new();
+        let dups: Vec<i64> = received.iter().copied().filter(|id| !seen.insert(*id)).collect();
+        let missing: Vec<i64> = table.iter().copied().filter(|id| !received.contains(id)).collect();
+        let unordered = received.windows(2).any(|w| w[0] >= w[1]);
+        return Err(fx.with_output(Failure::new(format!(
+            "{STORM_REQUESTS} likes and unlikes ({STORM_IN_FLIGHT} at a time) on the owner's posts while the owner's \
+             client reconnected {rounds} times with ?after=LAST_ID: end to end it must receive the owner's \
+             notifications exactly as the table holds them, {} ids, each once, oldest first. It received {} ids: \
+             missing (a gap) {missing:?}; duplicated {dups:?}; {}. Subscribe to live pushes BEFORE reading the \
+             missed ones from the table, and skip any live push whose id is not above the last id sent.\n\
+             The client's session: {}",
+            table.len(),
+            received.len(),
+            if unordered { "and not in increasing id order" } else { "in increasing order" },
+            log.join("; ")
+        ))));
+    }
+    Ok(())
+}
