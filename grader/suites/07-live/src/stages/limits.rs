@@ -206,6 +206,8 @@ pub async fn bad_input(mut cx: Ctx) -> CheckResult {
         ("binary", vec![1003], "a binary message (this socket speaks JSON text)"),
         ("big", vec![1009], "a text message of 8 KiB (the limit is 4096 bytes)"),
         ("unmasked", vec![1002], "a frame the client did not mask (RFC 6455 requires it)"),
+        ("not-utf8", vec![1007], "a text frame whose bytes are not UTF-8 (RFC 6455 section 8.1)"),
+        ("huge-frame", vec![1009], "a frame header announcing 100 KiB, far past any limit, with no payload after it"),
     ];
     for (kind, codes, what) in cases {
         let mut bad = fx.socket(owner).await?;
@@ -214,6 +216,17 @@ pub async fn bad_input(mut cx: Ctx) -> CheckResult {
             "array" => bad.send_text(format!("[\"{word}\"]")).await,
             "binary" => bad.send_binary(word.as_bytes().to_vec()).await,
             "big" => bad.send_text(big.clone()).await,
+            // Masked with the key 0 0 0 0, so the payload goes as it is:
+            // 0xC3 opens a two-byte sequence that 0x28 does not continue.
+            "not-utf8" => bad.send_raw(&[0x81, 0x82, 0, 0, 0, 0, 0xC3, 0x28]).await,
+            // Only the header: nothing unread is left behind when the
+            // server answers it, so its close frame reaches the client.
+            "huge-frame" => {
+                let mut header = vec![0x81, 0x80 | 127];
+                header.extend_from_slice(&(100u64 * 1024).to_be_bytes());
+                header.extend_from_slice(&[0, 0, 0, 0]);
+                bad.send_raw(&header).await
+            }
             _ => bad.send_raw(&[0x81, 0x02, b'{', b'}']).await,
         };
         sent.map_err(|e| Failure::new(format!("could not send {what}: {e}")))?;
