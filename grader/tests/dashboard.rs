@@ -10,14 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn chromium() -> Option<PathBuf> {
-    let found = std::env::var_os("CHROME").map(PathBuf::from).filter(|p| p.is_file()).or_else(|| {
-        let path = std::env::var_os("PATH")?;
-        std::env::split_paths(&path)
-            .flat_map(|dir| ["chromium", "chromium-browser"].map(|name| dir.join(name)))
-            .find(|p| p.is_file())
-    });
+    let found = harness::chromium::find();
     if found.is_none() {
-        let msg = "chromium is not installed: the dashboard test is skipped (apt-get install chromium)";
+        let msg = format!("chromium is not installed: the dashboard test is skipped ({})", harness::chromium::INSTALL);
         if std::env::var_os("KIT_REQUIRE_TOOLS").is_some() {
             panic!("KIT_REQUIRE_TOOLS is set: {msg}");
         }
@@ -30,8 +25,7 @@ fn chromium() -> Option<PathBuf> {
 fn render(chrome: &Path, page: &Path) -> (String, Vec<String>) {
     let profile = tempfile::tempdir().unwrap();
     let o = Command::new(chrome)
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-dev-shm-usage"])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(harness::chromium::headless_args(profile.path()))
         .args(["--enable-logging=stderr", "--v=0", "--dump-dom"])
         .arg(format!("file://{}", page.display()))
         .output()

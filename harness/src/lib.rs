@@ -7,6 +7,7 @@
 //! on failure, like `cargo test`.
 
 mod channel;
+pub mod chromium;
 pub mod context;
 pub mod db;
 pub mod differential;

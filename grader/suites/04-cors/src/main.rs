@@ -10,7 +10,6 @@
 //! layer that hard-codes them fails.
 
 mod cases;
-mod chromium;
 mod expect;
 mod fixtures;
 mod stages;

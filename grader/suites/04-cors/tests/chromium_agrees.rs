@@ -16,9 +16,7 @@
 //! replays a run. Without Chromium it prints NOT RUN (and fails when
 //! KIT_REQUIRE_TOOLS is set, as in CI).
 
-#[path = "../src/chromium.rs"]
-mod chromium;
-
+use harness::chromium;
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};

@@ -7,7 +7,6 @@
 //! the reference too and compares what every socket received.
 
 mod api;
-mod chromium;
 mod fixture;
 mod stages;
 mod world;

@@ -16,8 +16,8 @@ use harness::{fail, CheckResult, Ctx, Failure};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
-use crate::chromium::{self, Site};
 use crate::fixtures::{free_port, Setup};
+use harness::chromium::{self, Site};
 
 /// How long Chromium may take, in real time, before it is killed.
 /// Measured: up to 16 s for a correct API on a 2-core machine at load 30.

@@ -14,9 +14,9 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
 use crate::api;
-use crate::chromium::{self, Site};
 use crate::fixture::Fx;
 use crate::world::{Seed, World};
+use harness::chromium::{self, Site};
 
 /// How long Chromium may take, in real time. 04-cors measured up to 16 s
 /// for a page load on a 2-core machine at load 30.

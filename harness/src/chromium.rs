@@ -1,8 +1,9 @@
 //! A real browser for the kit: finding headless Chromium, the flags it runs
-//! with, and a tiny page server whose pages post their verdicts back.
+//! with, and a tiny page server whose pages post back to the check.
 //!
-//! The same helpers as 04-cors's suite, plus one signal: a page posts to
-//! `/opened` when its socket is open, and the check then sends the like.
+//! Used by the `browser` stages of 04-cors (a page posts its verdicts) and
+//! 07-live (a page says when its socket is open), by 04-cors's test that
+//! checks the reference against Chromium, and by the grader's dashboard test.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -46,13 +47,13 @@ pub fn headless_args(profile: &Path) -> Vec<String> {
     .collect()
 }
 
-/// What the page server serves, and the verdicts a page posted.
+/// What the page server serves, and what its pages posted back.
 pub struct Site {
     /// Path (without query) -> HTML.
     pub pages: HashMap<String, String>,
     /// The body a page posted to `/verdicts`.
     pub verdicts: watch::Sender<Option<String>>,
-    /// Set when a page posts to `/opened`.
+    /// Set when a page posts to `/opened` (07-live: its socket is open).
     pub opened: watch::Sender<bool>,
 }
 
@@ -63,6 +64,14 @@ impl Site {
             verdicts: watch::channel(None).0,
             opened: watch::channel(false).0,
         })
+    }
+
+    /// Wait until a page posts its verdicts, at most `limit`.
+    pub async fn verdicts(&self, limit: Duration) -> Option<String> {
+        let mut rx = self.verdicts.subscribe();
+        let _ = tokio::time::timeout(limit, rx.wait_for(Option::is_some)).await;
+        let got = rx.borrow().clone();
+        got
     }
 
     /// Wait until a page posts to `/opened`, at most `limit`.
