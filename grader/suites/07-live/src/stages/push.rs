@@ -153,9 +153,9 @@ pub async fn every_socket(mut cx: Ctx) -> CheckResult {
 
 /// Users and sockets for the scale check. Measured on a 2-core machine
 /// under load: the reference delivers everything in a few seconds.
-const USERS: usize = 60;
-const SOCKETS: usize = 150;
-const LIKES: usize = 300;
+const USERS: usize = 200;
+const SOCKETS: usize = 500;
+const LIKES: usize = 600;
 const IN_FLIGHT: usize = 16;
 /// How long all sockets together may take to receive everything after the
 /// last like was answered.

@@ -52,15 +52,28 @@ impl Sequence {
 }
 
 impl Case for Sequence {
+    /// Without a run of steps: halves first, then quarters, and so on
+    /// down to single steps, later steps before earlier ones (so that the
+    /// sockets keep their numbers as long as possible).
     fn shrink(&self) -> Vec<Self> {
-        (0..self.ops.len())
-            .rev()
-            .map(|i| {
-                let mut smaller = self.clone();
-                smaller.ops.remove(i);
-                smaller
-            })
-            .collect()
+        let n = self.ops.len();
+        let mut smaller = Vec::new();
+        let mut size = n / 2;
+        while size >= 1 {
+            let mut end = n;
+            while end > 0 {
+                let start = end.saturating_sub(size);
+                let mut case = self.clone();
+                case.ops.drain(start..end);
+                smaller.push(case);
+                end = start;
+            }
+            if size == 1 {
+                break;
+            }
+            size /= 2;
+        }
+        smaller
     }
 
     fn show(&self) -> String {

@@ -91,12 +91,31 @@ pub async fn after(mut cx: Ctx) -> CheckResult {
 
 const STORM_LIKERS: usize = 30;
 const STORM_POSTS: usize = 3;
-const STORM_REQUESTS: usize = 150;
-const STORM_IN_FLIGHT: usize = 8;
+/// The most requests the storm sends; it stops earlier, once the client
+/// has reconnected `STORM_ROUNDS` times.
+const STORM_REQUESTS: usize = 3000;
+const STORM_IN_FLIGHT: usize = 4;
+/// Each storm worker waits up to this long between two requests, so that
+/// the storm lasts through all the client's rounds instead of being over
+/// before its second reconnect.
+const STORM_PACE_MS: u64 = 12;
+const STORM_ROUNDS: usize = 30;
+/// What a long round reads at most (the storm is never quiet for long),
+/// and how many pushes past the replay.
+const STORM_LONG_READ: usize = 1000;
+const STORM_LIVE_READ: usize = 20;
+/// How long the client waits for the next push before it reconnects.
+const ROUND_QUIET: Duration = Duration::from_millis(150);
 
 /// Likes and unlikes keep coming while the owner's client disconnects and
 /// reconnects with the last id it saw, over and over: what it receives,
 /// end to end, is the table, in order, each once.
+///
+/// Each round the client reads a few pushes (some rounds none, some until
+/// it is past the replay and into the live ones), then closes or just
+/// vanishes, and reconnects with `?after=` the last id it saw. A
+/// notification committed while a socket is being set up must be in the
+/// replay or in the live pushes: in neither is a gap, in both a duplicate.
 pub async fn storm(mut cx: Ctx) -> CheckResult {
     let seed = Seed::with_owners(&mut cx, STORM_LIKERS + 1, vec![0; STORM_POSTS]);
     let world = World::from_seed(&mut cx, seed)?;
@@ -107,19 +126,25 @@ pub async fn storm(mut cx: Ctx) -> CheckResult {
     for _ in 0..STORM_REQUESTS {
         let who = 1 + cx.rng().usize(..STORM_LIKERS);
         let post = cx.rng().usize(..STORM_POSTS);
-        plan.push((cx.rng().u8(..3) != 0, who, post));
+        let pause = Duration::from_millis(cx.rng().u64(..=STORM_PACE_MS));
+        plan.push((cx.rng().u8(..3) != 0, who, post, pause));
     }
-    let (done_tx, done_rx) = tokio::sync::watch::channel(false);
+    // The client says when it is done; the storm says when it stopped.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let storm_fx = fx.clone();
     let storm = tokio::spawn(async move {
         let mut set = JoinSet::new();
         let mut plan = plan.into_iter();
-        let mut result = Ok(());
+        let mut result = Ok(0usize);
+        let mut sent = 0usize;
         loop {
-            while set.len() < STORM_IN_FLIGHT {
-                let Some((like, who, post)) = plan.next() else { break };
+            while set.len() < STORM_IN_FLIGHT && !*stop_rx.borrow() {
+                let Some((like, who, post, pause)) = plan.next() else { break };
+                sent += 1;
                 let fx = storm_fx.clone();
                 set.spawn(async move {
+                    // Pacing the load, not waiting for anything.
+                    tokio::time::sleep(pause).await;
                     let (who, post) = (&fx.world.users[who], fx.world.posts[post].id);
                     if like {
                         api::like(&fx.client, &fx.proc, post, who).await
@@ -134,28 +159,39 @@ pub async fn storm(mut cx: Ctx) -> CheckResult {
                 _ => {}
             }
         }
-        let _ = done_tx.send(true);
-        result
+        result.map(|_| sent)
     });
 
-    // The client: read a few pushes (or none), go away, come back with
-    // ?after=LAST, until the storm is over.
+    // The client: read a few pushes (or none, or up to the live ones), go
+    // away, come back with ?after=LAST.
     let mut received: Vec<i64> = Vec::new();
     let mut log: Vec<String> = Vec::new();
     let mut last = 0i64;
-    let mut rounds = 0;
-    while !*done_rx.borrow() || rounds == 0 {
-        rounds += 1;
+    for _ in 0..STORM_ROUNDS {
+        // A long round reads past what the table held before it connected
+        // (the replay), and then some live pushes.
+        let long = cx.rng().usize(..4) == 0;
+        let (reads, past) = if long {
+            let table = api::notes(&fx.client, &fx.proc, &owner).await?;
+            (STORM_LONG_READ, table.iter().filter_map(id_of).max().unwrap_or(0))
+        } else {
+            (cx.rng().usize(..4), i64::MAX)
+        };
         let how = fx.how(&owner).after(last);
         let mut ws = fx.open(&how).await?;
         log.push(format!("connect ?after={last}"));
-        let reads = cx.rng().usize(..4);
-        for _ in 0..reads {
-            match ws.next(Duration::from_millis(300)).await {
+        let mut read = 0;
+        let mut live = 0;
+        while read < reads && live < STORM_LIVE_READ {
+            match ws.next(ROUND_QUIET).await {
                 Event::Push(v) => {
                     let id = id_of(&v).unwrap_or(-1);
                     received.push(id);
                     last = last.max(id);
+                    read += 1;
+                    if last >= past {
+                        live += 1;
+                    }
                 }
                 Event::Silent => break,
                 // A slow client may be closed (1008); it comes back with ?after.
@@ -168,14 +204,16 @@ pub async fn storm(mut cx: Ctx) -> CheckResult {
                 }
             }
         }
-        log.push(format!("read {reads}, last id {last}"));
+        log.push(format!("read {read}, last id {last}"));
         if cx.rng().bool() {
             ws.close().await;
         } else {
             drop(ws); // gone without a close frame, as a phone losing its network
         }
     }
-    storm.await.map_err(|e| Failure::new(format!("the storm task failed: {e}")))??;
+    let _ = stop_tx.send(true);
+    let rounds = STORM_ROUNDS;
+    let sent = storm.await.map_err(|e| Failure::new(format!("the storm task failed: {e}")))??;
 
     // Once more, after the storm: everything left.
     let table: Vec<i64> = api::notes(&fx.client, &fx.proc, &owner).await?.iter().filter_map(id_of).collect();
@@ -204,7 +242,7 @@ pub async fn storm(mut cx: Ctx) -> CheckResult {
         let missing: Vec<i64> = table.iter().copied().filter(|id| !received.contains(id)).collect();
         let unordered = received.windows(2).any(|w| w[0] >= w[1]);
         return Err(fx.with_output(Failure::new(format!(
-            "{STORM_REQUESTS} likes and unlikes ({STORM_IN_FLIGHT} at a time) on the owner's posts while the owner's \
+            "{sent} likes and unlikes ({STORM_IN_FLIGHT} at a time) on the owner's posts while the owner's \
              client reconnected {rounds} times with ?after=LAST_ID: end to end it must receive the owner's \
              notifications exactly as the table holds them, {} ids, each once, oldest first. It received {} ids: \
              missing (a gap) {missing:?}; duplicated {dups:?}; {}. Subscribe to live pushes BEFORE reading the \
