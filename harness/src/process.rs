@@ -389,3 +389,17 @@ async fn pump(mut from: impl AsyncRead + Unpin, into: Arc<Mutex<Captured>>, line
     into.lock().unwrap_or_else(|e| e.into_inner()).closed = true;
     // Dropping the sender tells waiters that stdout is closed.
 }
+
+/// How many files and sockets this process, and every program it starts
+/// (they inherit it), may have open: the soft `RLIMIT_NOFILE`, which the
+/// suite raises towards the hard limit when it starts. A check that holds
+/// many sockets compares its needs with this and skips, saying how to raise
+/// it, rather than fail a correct program for the machine's setting.
+pub fn open_files_limit() -> u64 {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit only writes `limit`.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return u64::MAX;
+    }
+    u64::try_from(limit.rlim_cur).unwrap_or(u64::MAX)
+}

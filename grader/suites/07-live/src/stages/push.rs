@@ -151,8 +151,10 @@ pub async fn every_socket(mut cx: Ctx) -> CheckResult {
     Ok(())
 }
 
-/// Users and sockets for the scale check. Measured on a 2-core machine
-/// under load: the reference delivers everything in a few seconds.
+/// Users and sockets for the scale check. Measured on a 2-core machine:
+/// the whole check takes the reference 1.3 s idle and 4 to 6 s at load 7
+/// (60 seeds at that load, 0 failures), of which the delivery after the
+/// last like is a small part; DELIVERY_LIMIT leaves a wide margin.
 const USERS: usize = 200;
 const SOCKETS: usize = 500;
 const LIKES: usize = 600;
@@ -164,6 +166,17 @@ const DELIVERY_LIMIT: Duration = Duration::from_secs(20);
 /// Many sockets, many users, likes (and unlikes) all at once: every socket
 /// receives exactly its owner's notifications, each once, in id order.
 pub async fn exactly_once(mut cx: Ctx) -> CheckResult {
+    // Each side holds every socket, plus requests, the database and pipes.
+    let wanted = (SOCKETS + 200) as u64;
+    let limit = harness::process::open_files_limit();
+    if limit < wanted {
+        harness::skip!(
+            "this check opens {SOCKETS} sockets, and this machine lets a process have only {limit} files and sockets \
+             open (`ulimit -n`; the grader could not raise it further). Raise the hard limit, then grade again: \
+             `ulimit -n 4096` in the shell that runs cargo grade (a limit in /etc/security/limits.conf may need \
+             raising first)"
+        );
+    }
     // Every user owns one post; the last user only ever likes (the sentinel).
     let seed = Seed::new(&mut cx, USERS + 1, USERS);
     let world = World::from_seed(&mut cx, seed)?;
