@@ -5,23 +5,10 @@
 mod common;
 use common::*;
 
-/// The reference with one edit: `GET /users/abc` answered 404 ("no such
-/// user") instead of 400 ("not a number"), a miss students found.
-fn abc_is_404() -> tempfile::TempDir {
-    let sub = reference_submission("01-bind");
-    let api = sub.path().join("exercises/01-bind/src/api.rs");
-    let text = std::fs::read_to_string(&api).unwrap();
-    let from = r#"ApiError::bad_request(format!("user id must be a number, got {raw:?}"))"#;
-    assert!(text.contains(from), "the reference's api.rs changed; update this test's edit");
-    std::fs::write(&api, text.replace(from, r#"ApiError::new(StatusCode::NOT_FOUND, format!("no user {raw:?}"))"#))
-        .unwrap();
-    sub
-}
-
 #[test]
 fn a_wrong_status_for_a_non_numeric_id_is_shown_as_the_smallest_case_with_both_answers() {
     let _g = serial();
-    let sub = abc_is_404();
+    let sub = variant_submission("01-bind", "user-abc-is-404");
     let path = sub.path().to_string_lossy().into_owned();
     let o = cargo_grade(&["01-bind", "--submission", &path, "--format", "json", "--seed", "12"]);
     let r = json(&o);

@@ -7,24 +7,10 @@
 mod common;
 use common::*;
 
-/// The reference with one realistic routing mistake (variant
-/// `last-regex-wins` of grader/suites/02-proxy/variants.toml).
-fn last_regex_wins() -> tempfile::TempDir {
-    let sub = reference_submission("02-proxy");
-    let routing = sub.path().join("exercises/02-proxy/src/routing.rs");
-    let text = std::fs::read_to_string(&routing).unwrap();
-    let find = "server.locations.iter().find(|l| l.regex.as_ref().is_some_and(|r| r.is_match(path)))";
-    assert_eq!(text.matches(find).count(), 1, "the reference's regex lookup changed; update this test");
-    let wrong = text
-        .replace(find, "server.locations.iter().rev().find(|l| l.regex.as_ref().is_some_and(|r| r.is_match(path)))");
-    std::fs::write(&routing, wrong).unwrap();
-    sub
-}
-
 #[test]
 fn a_routing_mistake_is_shown_as_a_shrunk_case_with_both_answers() {
     let _g = serial();
-    let sub = last_regex_wins();
+    let sub = variant_submission("02-proxy", "last-regex-wins");
     let path = sub.path().to_string_lossy().into_owned();
     // The cases are drawn from the seed; the first seed is one where the
     // variant is caught, the others are there in case the generator changes.

@@ -10,33 +10,10 @@ use common::*;
 const EXERCISE: &str = "03-pool";
 const VARIANT: &str = "leaks-on-cancelled-connect";
 
-/// The reference's files with the variant's edits applied (as
-/// `cargo grade check` does), as a submission.
-fn variant_submission() -> tempfile::TempDir {
-    let sub = reference_submission(EXERCISE);
-    let variants = std::fs::read_to_string(kit_root().join("grader/suites/03-pool/variants.toml")).unwrap();
-    let variants: toml::Value = toml::from_str(&variants).unwrap();
-    let variant = variants["variant"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|v| v["name"].as_str() == Some(VARIANT))
-        .unwrap_or_else(|| panic!("variants.toml has no variant {VARIANT}"));
-    let src = sub.path().join("exercises").join(EXERCISE);
-    for edit in variant["edit"].as_array().unwrap() {
-        let path = src.join(edit["file"].as_str().unwrap());
-        let text = std::fs::read_to_string(&path).unwrap();
-        let (find, replace) = (edit["find"].as_str().unwrap(), edit["replace"].as_str().unwrap());
-        assert_eq!(text.matches(find).count(), 1, "{VARIANT}: `{find}` must occur once in {}", path.display());
-        std::fs::write(&path, text.replacen(find, replace, 1)).unwrap();
-    }
-    sub
-}
-
 #[test]
 fn a_slot_lost_on_a_dropped_connect_is_shown_as_a_shrunk_schedule() {
     let _serial = serial();
-    let sub = variant_submission();
+    let sub = variant_submission(EXERCISE, VARIANT);
     let path = sub.path().to_string_lossy().into_owned();
     let o = cargo_grade(&[EXERCISE, "--submission", &path, "--format", "json", "--seed", "20261130", "--fresh"]);
     assert_eq!(code(&o), 1, "a wrong pool fails:\n{}\n{}", stdout(&o), stderr(&o));

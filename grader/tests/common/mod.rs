@@ -63,6 +63,30 @@ pub fn reference_submission(id: &str) -> tempfile::TempDir {
     dir
 }
 
+/// The reference solution of `id` with the edits of its known-wrong
+/// variant `name` (from grader/suites/ID/variants.toml) applied, as
+/// `cargo grade check` applies them, as a submission.
+pub fn variant_submission(id: &str, name: &str) -> tempfile::TempDir {
+    let sub = reference_submission(id);
+    let path = kit_root().join("grader/suites").join(id).join("variants.toml");
+    let variants: toml::Value = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let variant = variants["variant"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"].as_str() == Some(name))
+        .unwrap_or_else(|| panic!("{} has no variant {name}", path.display()));
+    let src = sub.path().join("exercises").join(id);
+    for edit in variant["edit"].as_array().unwrap() {
+        let file = src.join(edit["file"].as_str().unwrap());
+        let text = std::fs::read_to_string(&file).unwrap();
+        let (find, replace) = (edit["find"].as_str().unwrap(), edit["replace"].as_str().unwrap());
+        assert_eq!(text.matches(find).count(), 1, "{name}: `{find}` must occur once in {}", file.display());
+        std::fs::write(&file, text.replacen(find, replace, 1)).unwrap();
+    }
+    sub
+}
+
 /// The stub of `id` as committed (falls back to the working tree outside git).
 pub fn stub_submission(id: &str) -> tempfile::TempDir {
     let dir = tempfile::Builder::new().prefix("grade-submission-").tempdir().expect("tempdir");
