@@ -390,16 +390,36 @@ async fn pump(mut from: impl AsyncRead + Unpin, into: Arc<Mutex<Captured>>, line
     // Dropping the sender tells waiters that stdout is closed.
 }
 
-/// How many files and sockets this process, and every program it starts
-/// (they inherit it), may have open: the soft `RLIMIT_NOFILE`, which the
-/// suite raises towards the hard limit when it starts. A check that holds
-/// many sockets compares its needs with this and skips, saying how to raise
-/// it, rather than fail a correct program for the machine's setting.
-pub fn open_files_limit() -> u64 {
+/// The soft limit the suite raises `RLIMIT_NOFILE` to when it starts, or
+/// the hard limit if that is lower. Checks at scale hold hundreds of
+/// sockets on each side, and some systems start processes with a soft limit
+/// of 256 (macOS) or 1024 (most Linux distributions): raised, as servers
+/// do, the machine's default never fails a correct program.
+const OPEN_FILES_WANTED: u64 = 8192;
+
+fn nofile() -> Option<libc::rlimit> {
     let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: getrlimit only writes `limit`.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
-        return u64::MAX;
+    (unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0).then_some(limit)
+}
+
+/// Raise this process's soft open-files limit towards [`OPEN_FILES_WANTED`]
+/// (programs it starts inherit it); the suite does so when it starts.
+pub(crate) fn raise_open_files_limit() {
+    let Some(mut limit) = nofile() else { return };
+    if limit.rlim_cur >= OPEN_FILES_WANTED {
+        return;
     }
-    u64::try_from(limit.rlim_cur).unwrap_or(u64::MAX)
+    limit.rlim_cur = OPEN_FILES_WANTED.min(limit.rlim_max);
+    // SAFETY: setrlimit only reads `limit` and changes this process's own
+    // limit; a failure leaves it as it was.
+    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
+}
+
+/// How many files and sockets this process, and every program it starts
+/// (they inherit it), may have open: the soft `RLIMIT_NOFILE`. A check that
+/// holds many sockets compares its needs with this and skips, saying how to
+/// raise it, rather than fail a correct program for the machine's setting.
+pub fn open_files_limit() -> u64 {
+    nofile().map_or(u64::MAX, |l| l.rlim_cur)
 }

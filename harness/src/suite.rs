@@ -93,7 +93,7 @@ impl Suite {
             None => Arc::new(Channel::human()),
         };
         keep_out_of_proc();
-        raise_open_files_limit();
+        crate::process::raise_open_files_limit();
         // The grader's order when it gives one, else the declaration order.
         let selected: Vec<&(&str, CheckFn)> = match &settings.only {
             Some(only) => only.iter().filter_map(|id| self.checks.iter().find(|(c, _)| c == id)).collect(),
@@ -288,27 +288,6 @@ fn keep_out_of_proc() {
     unsafe {
         libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
         libc::prctl(libc::PR_CAPBSET_DROP, CAP_SYS_PTRACE, 0, 0, 0);
-    }
-}
-
-/// How many files and sockets the suite and the program it starts (which
-/// inherits the limit) may have open. Checks at scale hold hundreds of
-/// sockets on each side, and some systems start processes with a soft
-/// limit of 256 (macOS) or 1024 (most Linux distributions): raise the soft
-/// limit towards the hard one, as servers do, so that a correct program is
-/// never failed by the machine's default.
-const OPEN_FILES_WANTED: libc::rlim_t = 8192;
-
-fn raise_open_files_limit() {
-    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: getrlimit and setrlimit only read and write `limit` and this
-    // process's own limits.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 || limit.rlim_cur >= OPEN_FILES_WANTED {
-            return;
-        }
-        limit.rlim_cur = OPEN_FILES_WANTED.min(limit.rlim_max);
-        libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
     }
 }
 

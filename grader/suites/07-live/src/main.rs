@@ -9,6 +9,7 @@
 mod api;
 mod fixture;
 mod stages;
+mod storm;
 mod world;
 mod ws;
 

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use harness::{CheckResult, Ctx, Failure};
-use tokio::task::JoinSet;
 
 use crate::api;
 use crate::fixture::{is_like, show, Fx};
+use crate::storm::{self, Request};
 use crate::world::{Seed, World};
 use crate::ws::{id_of, Event, Mute, Open};
 
@@ -68,28 +68,13 @@ pub async fn slow_reader(mut cx: Ctx) -> CheckResult {
         }
     });
     let started = Instant::now();
-    let mut set = JoinSet::new();
-    let mut next = 0;
-    loop {
-        while set.len() < SLOW_IN_FLIGHT && next < SLOW_LIKES {
-            let (who, post) = (1 + next / 3, next % 3);
-            next += 1;
-            let fx = fx.clone();
-            set.spawn(
-                async move { api::like(&fx.client, &fx.proc, fx.world.posts[post].id, &fx.world.users[who]).await },
-            );
-        }
-        match set.join_next().await {
-            None => break,
-            Some(Ok(Err(f))) => {
-                return Err(fx.with_output(Failure::new(format!(
-                    "while one socket of the owner was not reading, a like failed: {} \
-                     A full queue must never make a like wait: drop the slow socket instead.",
-                    f.message()
-                ))))
-            }
-            _ => {}
-        }
+    let plan = (0..SLOW_LIKES).map(|n| Request::like(1 + n / 3, n % 3));
+    if let Err(f) = storm::send(&fx, plan, SLOW_IN_FLIGHT, None).await {
+        return Err(fx.with_output(Failure::new(format!(
+            "while one socket of the owner was not reading, a like failed: {} \
+             A full queue must never make a like wait: drop the slow socket instead.",
+            f.message()
+        ))));
     }
     let storm_took = started.elapsed();
     let (got, end) = match tokio::time::timeout(Duration::from_secs(40), reader).await {

@@ -12,6 +12,7 @@ use tokio::task::JoinSet;
 
 use crate::api;
 use crate::fixture::{is_like, show, Fx};
+use crate::storm::{self, Request};
 use crate::world::{Seed, World};
 use crate::ws::{id_of, Event, Live};
 
@@ -196,31 +197,10 @@ pub async fn exactly_once(mut cx: Ctx) -> CheckResult {
     // The storm: random likes and unlikes, IN_FLIGHT at a time.
     let mut plan = Vec::new();
     for _ in 0..LIKES {
-        let who = cx.rng().usize(..USERS);
-        let post = cx.rng().usize(..USERS);
-        plan.push((cx.rng().u8(..5) != 0, who, post));
+        let (who, post) = (cx.rng().usize(..USERS), cx.rng().usize(..USERS));
+        plan.push(Request { like: cx.rng().u8(..5) != 0, ..Request::like(who, post) });
     }
-    let mut storm = JoinSet::new();
-    let mut plan = plan.into_iter();
-    loop {
-        while storm.len() < IN_FLIGHT {
-            let Some((like, who, post)) = plan.next() else { break };
-            let fx = fx.clone();
-            storm.spawn(async move {
-                let (who, post) = (&fx.world.users[who], fx.world.posts[post].id);
-                if like {
-                    api::like(&fx.client, &fx.proc, post, who).await
-                } else {
-                    api::unlike(&fx.client, &fx.proc, post, who).await
-                }
-            });
-        }
-        match storm.join_next().await {
-            None => break,
-            Some(Ok(result)) => result?,
-            Some(Err(e)) => return Err(Failure::new(format!("a request task failed: {e}"))),
-        }
-    }
+    storm::send(&fx, plan, IN_FLIGHT, None).await?;
     // The sentinel likes every post last: each socket reads up to it.
     for post in &fx.world.posts {
         api::like(&fx.client, &fx.proc, post.id, &sentinel).await?;

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use harness::{CheckResult, Ctx, Failure};
-use tokio::task::JoinSet;
 
 use crate::api;
 use crate::fixture::{is_like, show, Fx, PUSH_LIMIT};
+use crate::storm::{self, Request};
 use crate::world::{Seed, World};
 use crate::ws::{id_of, Event};
 
@@ -127,40 +127,12 @@ pub async fn storm(mut cx: Ctx) -> CheckResult {
         let who = 1 + cx.rng().usize(..STORM_LIKERS);
         let post = cx.rng().usize(..STORM_POSTS);
         let pause = Duration::from_millis(cx.rng().u64(..=STORM_PACE_MS));
-        plan.push((cx.rng().u8(..3) != 0, who, post, pause));
+        plan.push(Request { like: cx.rng().u8(..3) != 0, pause, ..Request::like(who, post) });
     }
-    // The client says when it is done; the storm says when it stopped.
+    // The client says when it is done.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let storm_fx = fx.clone();
-    let storm = tokio::spawn(async move {
-        let mut set = JoinSet::new();
-        let mut plan = plan.into_iter();
-        let mut result = Ok(0usize);
-        let mut sent = 0usize;
-        loop {
-            while set.len() < STORM_IN_FLIGHT && !*stop_rx.borrow() {
-                let Some((like, who, post, pause)) = plan.next() else { break };
-                sent += 1;
-                let fx = storm_fx.clone();
-                set.spawn(async move {
-                    // Pacing the load, not waiting for anything.
-                    tokio::time::sleep(pause).await;
-                    let (who, post) = (&fx.world.users[who], fx.world.posts[post].id);
-                    if like {
-                        api::like(&fx.client, &fx.proc, post, who).await
-                    } else {
-                        api::unlike(&fx.client, &fx.proc, post, who).await
-                    }
-                });
-            }
-            match set.join_next().await {
-                None => break,
-                Some(Ok(Err(f))) if result.is_ok() => result = Err(f),
-                _ => {}
-            }
-        }
-        result.map(|_| sent)
-    });
+    let storm = tokio::spawn(async move { storm::send(&storm_fx, plan, STORM_IN_FLIGHT, Some(stop_rx)).await });
 
     // The client: read a few pushes (or none, or up to the live ones), go
     // away, come back with ?after=LAST.
